@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Body stage: Script + Speech -> :class:`~..types.BodyTrack` (SMPL-X poses), by named backend.
+
+A backend is a callable ``(script, speech, fps, settings) -> BodyTrack``; :data:`BODY` creates
+it by name. The embedded default is ``"procedural"`` (:mod:`.procedural`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..registry import Registry
+from ..settings import BodySettings
+from ..types import BodyTrack, Script, Speech
+
+BodyBackend = Callable[[Script, Speech, float, BodySettings], BodyTrack]
+
+
+def _procedural() -> BodyBackend:
+    from .procedural import animate as procedural_animate
+
+    return procedural_animate
+
+
+BODY: Registry[BodyBackend] = Registry("body", default="procedural")
+BODY.register("procedural", _procedural)
+
+
+def animate(script: Script, speech: Speech, fps: float, settings: BodySettings) -> BodyTrack:
+    """Body motion for ``speech`` at ``fps`` from the backend named by ``settings.backend``.
+
+    Raises :class:`~..errors.BackendError` for an unknown backend name.
+    """
+    return BODY.create(settings.backend)(script, speech, fps, settings)
