@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/paksatalker render --script-file docs/demo_script.txt --out demo.mp4 \
-	    --resolution 640x360 --fps 24 --engine eevee
+	    --resolution 640x360 --fps 24 --engine cycles --samples 4
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

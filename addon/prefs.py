@@ -16,7 +16,7 @@ class PAKSA_AddonPreferences(bpy.types.AddonPreferences):
 
     cache_folder: StringProperty(
         name="Cache Folder",
-        description="Where built avatars and speech are cached (empty: the extension's user folder)",
+        description="Where speech and other caches go (empty: the extension's user folder)",
         subtype="DIR_PATH",
         default="",
     )

@@ -36,7 +36,7 @@ class PAKSA_PG_scene(bpy.types.PropertyGroup):
     energy: FloatProperty(name="Gesture Energy", default=BodySettings.energy, min=0.0, max=1.0)
     blink_rate: FloatProperty(name="Blinks / min", default=FaceSettings.blink_rate, min=0.0,
                               max=40.0)
-    engine: EnumProperty(name="Engine", items=ENGINES, default="eevee")
+    engine: EnumProperty(name="Engine", items=ENGINES, default="cycles")
     output: StringProperty(name="Output", description="MP4 file, or a folder for PNG frames",
                            subtype="FILE_PATH", default="//paksatalker.mp4")
 

@@ -12,7 +12,10 @@ process (pip ``bpy``), or inside Blender through ``headless/blender_run.py``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import InputError, OutputError, PaksaError
@@ -20,6 +23,14 @@ from ..core.settings import BodySettings, FaceSettings, GenerateSettings, Speech
 
 EXIT_USAGE = 2
 ENGINES = ("eevee", "cycles", "workbench")
+PHENOTYPE_HELP = {
+    "gender": "0 male .. 1 female (default 0.75)",
+    "age": "0 baby, 0.5 teen, 0.67 is 25 years, 1 old (default 0.72)",
+    "weight": "0 thin .. 1 heavy (default 0.45)",
+    "height": "0 short .. 1 tall (default 0.37)",
+    "muscle": "0 soft .. 1 muscular (default 0.5)",
+    "proportions": "0 ideal .. 1 uncommon (default 0.1)",
+}
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -88,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_text_source(r, performance=True)
     r.add_argument("--out", type=Path, required=True,
                    help="output .mp4 (H.264 + AAC), or a folder for a PNG sequence")
-    r.add_argument("--engine", choices=ENGINES, default="eevee")
+    r.add_argument("--engine", choices=ENGINES, default="cycles",
+                   help="cycles (default: best value on a CPU), eevee, or workbench (fast preview)")
     r.add_argument("--resolution", type=_resolution, default=(1920, 1080), metavar="WxH")
     r.add_argument("--samples", type=int, help="render samples (default: engine's fast default)")
     r.add_argument("--frames", type=_frames, metavar="FIRST:LAST",
@@ -96,9 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--work-dir", type=Path,
                    help="keep rendered frames here; a re-run resumes from them")
     _add_generate_options(r)
-    a = r.add_argument_group("avatar (bundled MakeHuman human, phenotype values 0..1)")
-    for name in ("gender", "age", "weight", "height", "muscle", "proportions"):
-        a.add_argument(f"--{name}", type=_unit, help=f"{name} 0..1")
+    a = r.add_argument_group("avatar (the bundled MakeHuman human; phenotype values 0..1)")
+    for name, hint in PHENOTYPE_HELP.items():
+        a.add_argument(f"--{name}", type=_unit, help=hint)
     s = r.add_argument_group("scene")
     s.add_argument("--camera", choices=("medium", "close_up", "full_body"), default="medium")
     s.add_argument("--fstop", type=float, default=2.8, help="depth-of-field f-stop")
@@ -113,6 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--backend", default="espeak")
     v.add_argument("--language", help="only voices for this language id prefix, e.g. en")
     return parser
+
+
+@contextmanager
+def blender_output_to(log: Path):
+    """Send everything written to file descriptors 1 and 2 (Blender's C code) to ``log``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (fd, *saved):
+            os.close(f)
 
 
 # --------------------------------------------------------------------------- commands
@@ -177,13 +209,21 @@ def cmd_render(args) -> int:
     from .progress import StageBars
 
     job = job_pipeline.job_from_args(args, text=text, generate=settings)
-    bars = StageBars()
+    log = Path(tempfile.gettempdir()) / f"paksatalker-{os.getpid()}.log"
+    terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    bars = StageBars(terminal)
     try:
-        out = job_pipeline.run_job(job, bars)
-    except BaseException:
+        with blender_output_to(log):  # Blender's own chatter goes to a log, not the terminal
+            out = job_pipeline.run_job(job, bars)
+    except BaseException as e:
         bars.close(failed=True)
+        if not isinstance(e, PaksaError | KeyboardInterrupt):
+            print(f"paksatalker: Blender's log is in {log}", file=terminal)
         raise
+    finally:
+        terminal.close()
     bars.close()
+    log.unlink(missing_ok=True)
     print(f"wrote {out}")
     return 0
 

@@ -90,7 +90,7 @@ class StageBars:
 
     def step(self, step) -> None:
         """Adapter for ``core.pipeline.Step`` events."""
-        self(step.stage, step.fraction, None, step.detail)
+        self(step.stage, 0.0, None, step.detail)
 
     def close(self, *, failed: bool = False) -> None:
         if self.bar is not None:

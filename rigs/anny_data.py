@@ -67,7 +67,7 @@ class Phenotype:
     gender: float = 0.75
     age: float = 0.72
     weight: float = 0.45
-    height: float = 0.45
+    height: float = 0.37
     muscle: float = 0.5
     proportions: float = 0.1
     african: float = 0.5

@@ -38,6 +38,8 @@ KEY_IRRADIANCE = 3.0
 
 @dataclass(frozen=True)
 class SceneSettings:
+    """How the studio looks; validated on creation (:class:`InputError` with the choices)."""
+
     lighting: str = "three_point"
     """``three_point`` (key, fill, rim) or ``soft`` (two large boxes, faint rim)."""
     camera: str = "medium"
@@ -64,6 +66,7 @@ class SceneSettings:
         for field, rgb in (("bg_top", self.bg_top), ("bg_bottom", self.bg_bottom)):
             if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
                 raise InputError(f"{field} must be three numbers 0..1, got {rgb!r}")
+            object.__setattr__(self, field, tuple(float(c) for c in rgb))
 
 
 @dataclass(frozen=True)
@@ -72,20 +75,21 @@ class _Light:
     azimuth: float
     """Degrees around the character from the camera side; negative is camera-left (-X)."""
     elevation: float
-    """Degrees above the eyes."""
+    """Degrees above the target (the eyes; mid-body for a full-body shot)."""
     distance: float
     """Metres for a HUMAN-tall character."""
     size: float
+    """Edge of the square light (m) for a HUMAN-tall character."""
     irradiance: float
-    """At the eyes, as a fraction of KEY_IRRADIANCE."""
+    """At the target, as a fraction of KEY_IRRADIANCE."""
     color: tuple[float, float, float]
 
 
 _RIGS = {
     "three_point": (
-        _Light("key", -40, 30, 1.7, 1.0, 1.0, (1.0, 0.95, 0.88)),
-        _Light("fill", 50, 8, 2.0, 1.6, 0.25, (0.88, 0.94, 1.0)),
-        _Light("rim", 145, 40, 1.6, 0.6, 1.0, (1.0, 0.98, 0.95)),
+        _Light("key", -45, 35, 1.7, 1.0, 1.0, (1.0, 0.95, 0.88)),
+        _Light("fill", 55, 5, 2.0, 1.6, 0.12, (0.88, 0.94, 1.0)),
+        _Light("rim", 140, 30, 1.6, 0.6, 3.0, (1.0, 0.98, 0.95)),
     ),
     "soft": (
         _Light("key", -30, 20, 1.8, 2.0, 0.9, (1.0, 0.96, 0.9)),
@@ -94,11 +98,11 @@ _RIGS = {
     ),
 }
 
-# Per framing: focal length (mm).
+# Focal length (mm, 35 mm equivalent) per framing: longer lenses flatter faces in close-ups.
 _LENS = {"close_up": 85.0, "medium": 70.0, "full_body": 50.0}
 
 
-def frame_span(camera: str, focus, bounds) -> tuple[float, float, float]:
+def _frame_span(camera: str, focus, bounds) -> tuple[float, float, float]:
     """Vertical framing at the focus plane: ``(centre_x, centre_z, height)`` in metres.
 
     Close-up and medium shots put the eyes a third from the top of the frame and keep the crown
@@ -165,7 +169,8 @@ def _aim(obj: bpy.types.Object, target: Vector) -> None:
     obj.rotation_euler = (target - obj.location).to_track_quat("-Z", "Y").to_euler()
 
 
-def _lights(coll, rig: str, focus: Vector, scale: float) -> dict[str, bpy.types.Object]:
+def _lights(coll, rig: str, target: Vector, scale: float) -> dict[str, bpy.types.Object]:
+    """Area lights placed around and aimed at ``target``, powered for their irradiance there."""
     lights = {}
     for spec in _RIGS[rig]:
         az, el = math.radians(spec.azimuth), math.radians(spec.elevation)
@@ -178,15 +183,15 @@ def _lights(coll, rig: str, focus: Vector, scale: float) -> dict[str, bpy.types.
         light.use_shadow = True
         obj = _add(coll, spec.role, light)
         offset = Vector((math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)))
-        obj.location = focus + r * offset
-        _aim(obj, focus)
+        obj.location = target + r * offset
+        _aim(obj, target)
         obj.visible_camera = False
         lights[spec.role] = obj
     return lights
 
 
 def _camera(coll, settings: SceneSettings, focus: Vector, bounds) -> dict[str, bpy.types.Object]:
-    cx, cz, span = frame_span(settings.camera, focus, bounds)
+    cx, cz, span = _frame_span(settings.camera, focus, bounds)
     cam = bpy.data.cameras.new("PT_Camera")
     cam.lens = _LENS[settings.camera]
     cam.sensor_fit = "VERTICAL"
@@ -208,7 +213,7 @@ def _camera(coll, settings: SceneSettings, focus: Vector, bounds) -> dict[str, b
     return {"camera": obj, "focus": target}
 
 
-def _world(scene: bpy.types.Scene, settings: SceneSettings) -> bpy.types.World:
+def _world(scene: bpy.types.Scene, settings: SceneSettings) -> None:
     """Gradient in screen space for camera rays; a dim average of it lights the scene."""
     world = next((w for w in bpy.data.worlds if w.get(ROLE) == WORLD), None)
     if world is None:
@@ -232,7 +237,7 @@ def _world(scene: bpy.types.Scene, settings: SceneSettings) -> bpy.types.World:
     pool.interpolation_type = "SMOOTHSTEP"
     strength = t.math(-200, -150, "MULTIPLY_ADD", pool.outputs[0], 0.9, 1.0)
     seen = t.add("ShaderNodeBackground", 0, 150, {"Color": gradient, "Strength": strength})
-    lit = t.add("ShaderNodeBackground", 0, -100, {"Color": ambient, "Strength": 0.6})
+    lit = t.add("ShaderNodeBackground", 0, -100, {"Color": ambient, "Strength": 0.4})
     camera_ray = t.add("ShaderNodeLightPath", -200, 350).outputs["Is Camera Ray"]
     mix = t.add("ShaderNodeMixShader", 250, 0, {0: camera_ray, 1: lit.outputs[0]})
     t.set(mix.inputs[2], seen.outputs[0])
@@ -240,7 +245,6 @@ def _world(scene: bpy.types.Scene, settings: SceneSettings) -> bpy.types.World:
     t.set(out.inputs["Surface"], mix.outputs[0])
     scene.world = world
     scene.render.film_transparent = settings.background == "transparent"
-    return world
 
 
 def build_scene(
@@ -259,10 +263,15 @@ def build_scene(
     """
     _check_geometry(focus, bounds)
     eye = Vector(focus)
-    scale = (bounds[1][2] - bounds[0][2]) / HUMAN
+    height = bounds[1][2] - bounds[0][2]
+    target = eye.copy()
+    if settings.camera == "full_body":
+        target.z = bounds[0][2] + 0.55 * height
     coll = _collection(scene)
     objects = _camera(coll, settings, eye, bounds)
-    objects.update(_lights(coll, settings.lighting, eye, scale))
+    objects.update(_lights(coll, settings.lighting, target, height / HUMAN))
     scene.camera = objects["camera"]
     _world(scene, settings)
+    for layer in scene.view_layers:
+        layer.update()  # so that matrix_world is current for the caller
     return objects

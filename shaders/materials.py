@@ -65,17 +65,15 @@ class TreeBuilder:
     def ramp(self, x: float, y: float, fac, stops: Sequence[tuple[float, Color]]):
         """Colour ramp driven by ``fac`` with ``(position, rgb)`` stops; returns its colour."""
         node = self.add("ShaderNodeValToRGB", x, y, {0: fac})
-        elements = node.color_ramp.elements
-        while len(elements) > len(stops):
-            elements.remove(elements[-1])
+        elements = node.color_ramp.elements  # a new ramp: one stop at 0, one at 1
+        stops = sorted(stops, key=lambda stop: stop[0])
         while len(elements) < len(stops):
             elements.new(1.0)
-        # Assign positions from the right so that no element passes another while moving.
-        for element, (pos, rgb) in sorted(
-            zip(elements, stops, strict=True), key=lambda pair: -pair[1][0]
-        ):
-            element.position = pos
-            element.color = (*rgb[:3], 1.0)
+        # Blender keeps the stops sorted: moving them left in ascending order keeps each index.
+        for i, (pos, _) in enumerate(stops):
+            elements[i].position = pos
+        for i, (_, rgb) in enumerate(stops):
+            elements[i].color = (*rgb[:3], 1.0)
         return node.outputs[0]
 
     def mix(self, x: float, y: float, fac, a, b, blend: str = "MIX") -> Socket:

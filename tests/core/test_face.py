@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from paksatalker.core.errors import BackendError, InputError
 from paksatalker.core.face import FACE, animate
 from paksatalker.core.face.arkit import (

@@ -118,7 +118,8 @@ def test_motion_is_held_or_trimmed_to_cover_the_audio(tmp_path):
 @pytest.mark.parametrize("make, msg", [
     (lambda d: d / "missing.npz", "no such Performance file"),
     (lambda d: (d / "bad.npz").write_bytes(b"not a zip") and d / "bad.npz", "not a readable"),
-    (lambda d: (np.savez(d / "x.npz", poses=np.zeros((4, 10)), mocap_frame_rate=30), d / "x.npz")[1],
+    (lambda d: (np.savez(d / "x.npz", poses=np.zeros((4, 10)), mocap_frame_rate=30),
+                d / "x.npz")[1],
      r"shape \(T,165\)"),
     (lambda d: (np.savez(d / "y.npz", trans=np.zeros((4, 3))), d / "y.npz")[1], "missing key"),
     (lambda d: (np.savez(d / "o.npz", poses=np.array([{"a": 1}], dtype=object),
