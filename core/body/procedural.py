@@ -323,10 +323,10 @@ def _add_arms(poses: np.ndarray, beats: list[_Beat], breath: np.ndarray,
         lift, flick = arms[side]
         m = 1.0 if side == "left" else _MIRROR
         for joint, aa in (("collar", np.stack([z, z, 0.015 * breath], -1)),
-                          ("elbow", np.stack([z, -0.7 * lift, z], -1)),
+                          ("elbow", np.stack([z, -1.0 * lift, z], -1)),
                           ("wrist", np.stack([z, 0.4 * flick, -flick], -1))):
             poses[:, JOINT_INDEX[f"{side}_{joint}"]] += aa * m
-        gesture = np.stack([-0.25 * lift, -0.16 * lift, 0.1 * lift - 0.012 * breath], -1)
+        gesture = np.stack([-0.32 * lift, -0.16 * lift, 0.1 * lift - 0.012 * breath], -1)
         sh = JOINT_INDEX[f"{side}_shoulder"]
         poses[:, sh] = compose_axis_angle(gesture * m, poses[:, sh])
         # fingers: slow seeded life around the mean hand, opening a little in gestures

@@ -154,13 +154,14 @@ def test_speech_without_timings_is_idle_motion():
 
 
 # --------------------------------------------------------------------------- stance
-@pytest.mark.parametrize("energy", [0.0, 0.6, 1.0])
-def test_arms_down_in_every_frame(energy):
+@pytest.mark.parametrize("energy, lowest", [(0.0, 0.3), (0.6, 0.12), (1.0, 0.12)])
+def test_hands_stay_well_below_the_shoulders(energy, lowest):
+    """Idle arms hang down; gestures bring the hands up in front of the chest, never higher."""
     for seed in (0, 1):
         pos, _ = fk(run(energy=energy, seed=seed))
         for side in ("left", "right"):
             drop = pos[:, J[f"{side}_shoulder"], 1] - pos[:, J[f"{side}_wrist"], 1]
-            assert drop.min() > 0.3, (side, drop.min())
+            assert drop.min() > lowest, (side, drop.min())
 
 
 def test_relaxed_stance_hands_beside_thighs():
