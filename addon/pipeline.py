@@ -76,6 +76,10 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> Path:
     """Run a whole render job in the current Blender process; returns the output path."""
     check_output(job.render.output)
     perf = make_performance(job, progress)
+    frames = job.render.frames
+    if frames is not None and frames[1] > perf.frames:
+        raise InputError(f"--frames {frames[0]}:{frames[1]} goes past the last frame, "
+                         f"{perf.frames} ({perf.speech.duration:.2f} s at {perf.fps:g} fps)")
     tmp = Path(tempfile.mkdtemp(prefix="paksatalker-"))
     try:
         work = job.work_dir or tmp / "frames"

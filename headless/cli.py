@@ -44,14 +44,13 @@ def _resolution(s: str) -> tuple[int, int]:
     return w, h
 
 
-def _frames(s: str) -> tuple[int, int | None]:
+def _frames(s: str) -> tuple[int, int]:
     a, sep, b = s.partition(":")
     try:
-        first = int(a) if a else 1
-        last = int(b) if b else None
+        first, last = int(a), int(b)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not FIRST:LAST, e.g. 1:48") from None
-    if not sep or first < 1 or (last is not None and last < first):
+    if not sep or not 1 <= first <= last:
         raise argparse.ArgumentTypeError(f"{s!r}: need 1 <= FIRST <= LAST, e.g. 1:48")
     return first, last
 

@@ -52,6 +52,9 @@ def test_generate_rejects_unwritable_output(tmp_path):
     (["--resolution", "big"], "WIDTHxHEIGHT"),
     (["--frames", "5:2"], "FIRST <= LAST"),
     (["--gender", "1.5"], "0..1"),
+    (["--frames", "5:"], "FIRST:LAST"),
+    (["--frames", "500:600"], "goes past the last frame"),
+    (["--resolution", "321x181"], "even width and height"),
 ])
 def test_render_rejects_bad_options(tmp_path, args, needle):
     out = tmp_path / "t.mp4"
