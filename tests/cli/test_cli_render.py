@@ -13,12 +13,17 @@ pytestmark = pytest.mark.blender
 CLI = str(Path(sys.executable).with_name("paksatalker"))
 
 
+def render(*args):
+    res = subprocess.run([CLI, "render", *map(str, args)], capture_output=True, text=True,
+                         timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
 def test_render_text_to_mp4_with_audio(tmp_path):
     out = tmp_path / "hi.mp4"
-    res = subprocess.run([CLI, "render", "--text", "Hi there.", "--out", str(out),
-                          "--resolution", "320x180", "--fps", "24", "--engine", "workbench"],
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
+    res = render("--text", "Hi there.", "--out", out, "--resolution", "320x180", "--fps", "24",
+                 "--engine", "workbench")
     assert "render" in res.stderr and "ETA" in res.stderr or "100%" in res.stderr
     tracks = {t.handler: t for t in probe(out)}
     video, audio = tracks["vide"], tracks["soun"]
@@ -41,10 +46,8 @@ def test_render_text_to_mp4_with_audio(tmp_path):
 
 def test_render_png_frames_range(tmp_path):
     out = tmp_path / "frames"
-    res = subprocess.run([CLI, "render", "--text", "Hello.", "--out", str(out),
-                          "--resolution", "160x90", "--frames", "2:3", "--engine", "workbench"],
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
+    render("--text", "Hello.", "--out", out, "--resolution", "160x90", "--frames", "2:3",
+           "--engine", "workbench")
     assert sorted(p.name for p in out.glob("*.png")) == ["frame_000002.png", "frame_000003.png"]
 
 
@@ -60,10 +63,8 @@ def test_render_emage_npz_with_its_wav(tmp_path):
              expressions=np.zeros((t, 100)), mocap_frame_rate=np.array(30))
     sf.write(tmp_path / "emage.wav", np.zeros(16000), 16000)
     out = tmp_path / "frames"
-    res = subprocess.run([CLI, "render", "--performance", str(tmp_path / "emage.npz"),
-                          "--out", str(out), "--resolution", "160x90", "--frames", "1:2",
-                          "--engine", "workbench"], capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
+    render("--performance", tmp_path / "emage.npz", "--out", out, "--resolution", "160x90",
+           "--frames", "1:2", "--engine", "workbench")
     assert len(list(out.glob("frame_*.png"))) == 2
 
 
