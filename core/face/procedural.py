@@ -352,14 +352,15 @@ def _pause_anchors(speech: Speech) -> np.ndarray:
 
 
 def _blink_times(speech: Speech, rate: float, rng) -> list[float]:
-    """Blink onsets (s): a renewal process of ``rate`` per minute (gamma intervals, >= 0.6 s);
-    most blinks near a pause move to it. Onsets stay >= 0.5 s apart."""
+    """Blink onsets (s): a renewal process of ``rate`` per minute (gamma intervals, >= 0.6 s)
+    whose first blink falls in the first 2 s; most blinks near a pause move to it. Onsets stay
+    >= 0.5 s apart."""
     if rate <= 0:
         return []
     mean = 60.0 / rate
     anchors = _pause_anchors(speech)
     onsets = []
-    t = rng.uniform(0.2, mean)
+    t = rng.uniform(0.4, min(mean, 2.0))  # speakers blink early; even short clips show one
     while t < speech.duration:
         snap, delay = rng.random(), rng.uniform(0.0, 0.12)
         onset = t
