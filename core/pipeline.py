@@ -33,8 +33,8 @@ STAGES = ("script", "speech", "face", "body")
 
 def generate_steps(text: str, settings: GenerateSettings) -> Generator[Step, None, Performance]:
     yield Step("script", 0.0)
-    script = script_stage.write(text, backend=settings.script_backend,
-                                language=_voice_language(settings.speech.voice))
+    language = speech_stage.voice_language(settings.speech.voice, settings.speech.backend)
+    script = script_stage.write(text, backend=settings.script_backend, language=language)
     yield Step("speech", 0.1, f"{len(script.segments)} segment(s)")
     speech = speech_stage.synthesize(script, settings.speech)
     yield Step("face", 0.6, f"{speech.duration:.1f} s of speech")
@@ -44,11 +44,6 @@ def generate_steps(text: str, settings: GenerateSettings) -> Generator[Step, Non
     perf = assemble(speech, face, body, script_text=text)
     yield Step("done", 1.0, f"{perf.frames} frames at {perf.fps:g} fps")
     return perf
-
-
-def _voice_language(voice: str) -> str:
-    """Language of the default segments: the voice's language id ("en-us" -> "en-us")."""
-    return voice.split("+")[0] if voice else "en"
 
 
 def run(steps: Generator[Step, None, Performance],

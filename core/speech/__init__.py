@@ -54,3 +54,17 @@ def list_voices(backend: str = "espeak") -> list[VoiceInfo]:
 
 
 __all__ = ["SPEECH", "SpeechBackend", "VoiceInfo", "list_voices", "synthesize"]
+
+
+def voice_language(voice: str, backend: str | None = None) -> str:
+    """The language a voice speaks ("gmw/de" or "German" -> "de"); the spec itself if unknown.
+
+    Used as the language of script segments without a ``[lang]`` tag, so that they are spoken
+    by the chosen voice.
+    """
+    base = voice.split("+", 1)[0].strip().lower()
+    for v in list_voices(backend or SPEECH.default):
+        names = (v.identifier.lower(), v.identifier.rsplit("/", 1)[-1].lower(), v.name.lower())
+        if base in names or base in (lang.lower() for lang in v.languages):
+            return v.languages[0] if v.languages else base
+    return base

@@ -48,3 +48,12 @@ def test_even_a_short_clip_blinks(seed):
                              GenerateSettings(face=FaceSettings(seed=seed)))
     assert perf.speech.duration < 4.0
     assert perf.face.arkit[:, ARKIT_INDEX["eyeBlinkLeft"]].max() > 0.8
+
+
+@pytest.mark.parametrize("voice", ["de", "gmw/de", "German"])
+def test_a_voice_named_any_way_speaks_the_unmarked_text(voice):
+    from paksatalker.core.settings import SpeechSettings
+
+    perf = pipeline.generate("Guten Tag", GenerateSettings(speech=SpeechSettings(voice=voice)))
+    assert perf.speech.language.startswith("de")
+    assert [w.text for w in perf.speech.words] == ["Guten", "Tag"]
