@@ -99,7 +99,7 @@ def save(perf: Performance, path: str | os.PathLike) -> tuple[Path, Path]:
         "source": np.array(perf.source),
         "schema_version": np.array(SCHEMA_VERSION, np.int64),
     }
-    _check_dir(path)
+    check_output_dir(path)
     audio.write_wav(wav, sp.samples, sp.sample_rate)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
     try:
@@ -112,7 +112,8 @@ def save(perf: Performance, path: str | os.PathLike) -> tuple[Path, Path]:
     return path, wav
 
 
-def _check_dir(path: Path) -> None:
+def check_output_dir(path: Path) -> None:
+    """Raise OutputError unless the folder that will hold ``path`` exists and is writable."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{path}: the folder {parent} does not exist")

@@ -174,7 +174,7 @@ def cmd_generate(args) -> int:
     out: Path = args.out
     if out.suffix.lower() != ".npz":
         raise OutputError(f"{out}: the Performance output must end in .npz")
-    performance._check_dir(out)
+    performance.check_output_dir(out)
     text = _read_text(args)
     bars = StageBars()
     try:
