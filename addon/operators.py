@@ -65,10 +65,7 @@ def apply_to_scene(context, perf) -> None:
     if old is not None:
         strips.remove(old)
     strips.new_sound(SOUND_STRIP, wav, channel=1, frame_start=1)
-    scene.render.fps = int(round(perf.fps))
-    scene.render.fps_base = 1.0
-    scene.frame_start, scene.frame_end = 1, perf.frames
-    scene.frame_set(1)
+    scene.frame_set(1)  # apply_performance already set the frame range and fps
 
 
 class PAKSA_OT_generate(bpy.types.Operator):
