@@ -2,7 +2,8 @@
 """Body stage: Script + Speech -> :class:`~..types.BodyTrack` (SMPL-X poses), by named backend.
 
 A backend is a callable ``(script, speech, fps, settings) -> BodyTrack``; :data:`BODY` creates
-it by name. The embedded default is ``"procedural"`` (:mod:`.procedural`).
+it by name. The embedded default is ``"procedural"`` (:mod:`.procedural`); ``"emage"``
+(:mod:`.emage`) runs the user's own PantoMatrix EMAGE installation.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ def _procedural() -> BodyBackend:
     return procedural_animate
 
 
+def _emage() -> BodyBackend:
+    from .emage import animate as emage_animate
+
+    return emage_animate
+
+
 BODY: Registry[BodyBackend] = Registry("body", default="procedural")
 BODY.register("procedural", _procedural)
+BODY.register("emage", _emage)
 
 
 def animate(script: Script, speech: Speech, fps: float, settings: BodySettings) -> BodyTrack:

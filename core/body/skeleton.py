@@ -94,13 +94,16 @@ REST_JOINTS.setflags(write=False)
 _PARENTS = np.asarray(SMPLX_PARENTS)
 
 
-def forward_kinematics(poses, trans, rest=None) -> tuple[np.ndarray, np.ndarray]:
+def forward_kinematics(poses, trans, rest=None, joints=None) -> tuple[np.ndarray, np.ndarray]:
     """World joint positions and rotations of a posed skeleton.
 
     poses: (T,55,3) local axis-angle per joint (SMPL-X order; joint 0 is the global orient).
     trans: (T,3) root translation in metres.
     rest:  optional (55,3) rest joint positions (default :data:`REST_JOINTS`), e.g. the joints
            of a real SMPL-X model.
+
+    joints: optional indices to compute (their ancestors are added); the other joints are left
+           at zero, which makes collision checks and metrics on a few joints cheaper.
 
     Returns ``positions`` (T,55,3) in metres and ``rotations`` (T,55,3,3), each joint's global
     rotation (the product of the local rotations from the root down to it).
@@ -114,12 +117,22 @@ def forward_kinematics(poses, trans, rest=None) -> tuple[np.ndarray, np.ndarray]
         raise InputError(f"trans must have shape ({p.shape[0]},3), got {tr.shape}")
     if j.shape != (NUM_JOINTS, 3):
         raise InputError(f"rest joints must have shape ({NUM_JOINTS},3), got {j.shape}")
-    local = axis_angle_to_matrix(p)
-    rot = np.empty_like(local)
-    pos = np.empty_like(p)
+    wanted = range(1, NUM_JOINTS)
+    if joints is not None:
+        need: set[int] = set()
+        for i in joints:
+            while i > 0 and i not in need:
+                need.add(int(i))
+                i = _PARENTS[i]
+        wanted = sorted(need)
+    local = np.zeros(p.shape + (3,))
+    idx = [0, *wanted]
+    local[:, idx] = axis_angle_to_matrix(p[:, idx])
+    rot = np.zeros_like(local)
+    pos = np.zeros_like(p)
     rot[:, 0] = local[:, 0]
     pos[:, 0] = j[0] + tr
-    for i in range(1, NUM_JOINTS):
+    for i in wanted:
         parent = _PARENTS[i]
         rot[:, i] = rot[:, parent] @ local[:, i]
         pos[:, i] = pos[:, parent] + rot[:, parent] @ (j[i] - j[parent])

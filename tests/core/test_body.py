@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paksatalker.core import body
-from paksatalker.core.body import procedural
+from paksatalker.core.body import limits, procedural
 from paksatalker.core.body.procedural import beat_candidates, cue_times
 from paksatalker.core.body.skeleton import FLOOR_Y, HEIGHT, REST_JOINTS, forward_kinematics
 from paksatalker.core.errors import BackendError, InputError
@@ -154,7 +154,7 @@ def test_speech_without_timings_is_idle_motion():
 
 
 # --------------------------------------------------------------------------- stance
-@pytest.mark.parametrize("energy, lowest", [(0.0, 0.3), (0.6, 0.12), (1.0, 0.12)])
+@pytest.mark.parametrize("energy, lowest", [(0.0, 0.3), (0.6, 0.03), (1.0, 0.03)])
 def test_hands_stay_well_below_the_shoulders(energy, lowest):
     """Idle arms hang down; gestures bring the hands up in front of the chest, never higher."""
     for seed in (0, 1):
@@ -202,22 +202,24 @@ def test_wrists_move_more_in_speech_than_in_silence(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_strokes_land_on_stressed_syllables(seed):
-    track = run(energy=1.0, seed=seed)
+    """Every arm gesture's stroke (its fastest wrist motion) is within 100 ms of the vowel."""
+    script, speech = make()
+    settings = BodySettings(energy=1.0, seed=seed)
+    plan = procedural.plan_gestures(script, speech, settings)
+    track = body.animate(script, speech, FPS, settings)
     pos, _ = fk(track)
     t = times(track)
-    vowels = stressed_content_vowels()
+    vowels = np.array([p.start for p in speech.phonemes if p.stress == 2])
     strokes = 0
-    for side in ("left", "right"):
-        vy = np.gradient(pos[:, J[f"{side}_wrist"], 1], 1.0 / FPS)
-        peak = vy.min()
-        if peak > -0.3:  # this arm did not gesture
-            continue
-        # fast downward wrist motion = strokes (retractions are much slower)
-        down = np.flatnonzero((vy < 0.5 * peak) & (vy <= np.roll(vy, 1))
-                              & (vy <= np.roll(vy, -1)))
-        for i in down:
+    for g in plan:
+        assert np.abs(vowels - g.time).min() < 0.1, g  # planned on a stressed syllable
+        for side in g.arms:
+            speed = np.linalg.norm(np.gradient(pos[:, J[f"{side}_wrist"]], 1.0 / FPS, axis=0),
+                                   axis=1)
+            window = (t > g.time - 0.3) & (t < g.time + 0.1)
+            peak = t[window][speed[window].argmax()]
+            assert abs(peak - g.time) <= 0.1 + 0.5 / FPS, (g.kind, side, peak, g.time)
             strokes += 1
-            assert np.abs(vowels - t[i]).min() < 0.15, (side, t[i])
     assert strokes >= 2
 
 
@@ -232,10 +234,11 @@ def test_function_words_carry_no_beats():
     assert all(0.8 <= w <= 1.25 for w in weights)
     # a sentence of function words only gets no gestures even at full energy
     text = "it is to the and of a"
+    script, speech = make(text=text, durations=[0.3] * 7)
+    assert procedural.plan_gestures(script, speech, BodySettings(energy=1.0)) == []
+    lively = run(energy=1.0)
     idle = run(energy=1.0, text=text, durations=[0.3] * 7)
-    still = run(energy=0.0, text=text, durations=[0.3] * 7)
-    np.testing.assert_allclose(idle.poses[:, J["left_elbow"]], still.poses[:, J["left_elbow"]],
-                               atol=1e-9)
+    assert arm_motion(idle) < 0.15 * arm_motion(lively)  # only rhythm and breathing
 
 
 def arm_motion(track):
@@ -264,15 +267,18 @@ def test_seed_is_reproducible_and_matters():
 
 # --------------------------------------------------------------------------- idle and limits
 def test_feet_stay_planted():
+    """Weight shifts move the pelvis a few cm; both feet stay put (< 1 mm) and flat."""
     track = run(energy=1.0, total=20.0)
-    assert np.ptp(track.trans, axis=0).max() < 0.01
-    assert np.ptp(track.trans, axis=0)[0] > 0.001  # there is a weight shift
+    assert 0.01 < np.ptp(track.trans[:, 0]) < 0.06  # there are weight shifts
+    assert np.ptp(track.trans[:, 2]) < 0.01
     pos, rot = fk(track)
     for j in ("left_ankle", "right_ankle", "left_foot", "right_foot"):
-        assert np.abs(pos[:, J[j]] - REST_JOINTS[J[j]]).max() < 0.01, j
+        assert np.abs(pos[:, J[j]] - REST_JOINTS[J[j]]).max() < 0.001, j
     for j in ("left_ankle", "right_ankle"):  # soles stay flat
         np.testing.assert_allclose(rot[:, J[j]], np.broadcast_to(np.eye(3), rot[:, 0].shape),
                                    atol=1e-6)
+    knees = np.degrees(np.linalg.norm(track.poses[:, [J["left_knee"], J["right_knee"]]], axis=-1))
+    assert knees.min() > 0.5 and knees.max() < 20  # soft, never locked, never squatting
 
 
 def test_breathing_and_living_fingers():
@@ -293,12 +299,11 @@ def test_smooth_bounded_and_within_limits(energy):
         track = run(energy=energy, seed=seed, cues=(Cue("shake", 20), Cue("nod", 40)))
         p = track.poses.astype(np.float64)
         step = np.linalg.norm(compose_axis_angle(-p[:-1], p[1:]), axis=-1)  # rad per frame
-        assert step.max() < 0.15, step.max()  # < 4.5 rad/s at 30 fps
-        assert np.abs(np.diff(p, 2, axis=0)).max() < 0.06  # no per-frame jitter
+        assert step.max() < 0.25, step.max()  # < 7.5 rad/s at 30 fps
+        assert np.abs(np.diff(p, 2, axis=0)).max() < 0.08  # no per-frame jitter
+        assert not limits.violations(p).any(), limits.describe(p)
         angle = np.degrees(np.linalg.norm(p, axis=-1))
-        for joint, limit in (("head", 20), ("neck", 15), ("spine3", 10), ("pelvis", 5),
-                             ("left_elbow", 80), ("right_elbow", 80), ("left_wrist", 35),
-                             ("left_shoulder", 85), ("left_index2", 20)):
+        for joint, limit in (("head", 20), ("neck", 15), ("spine3", 10), ("pelvis", 5)):
             assert angle[:, J[joint]].max() < limit, joint
 
 
@@ -337,7 +342,7 @@ def test_nod_cue_dips_the_head(energy):
     assert abs(t[dip.argmax()] - cue_time) < 0.3
     assert dip.max() > 0.1  # ~6 deg or more
     far = np.abs(t - cue_time) > 1.0
-    assert np.abs(dip[far]).max() < 1e-6
+    assert np.abs(dip[far]).max() < 1e-4
 
 
 def test_shake_cue_shakes_the_head():
