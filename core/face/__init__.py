@@ -28,9 +28,24 @@ FACE: Registry[FaceBackend] = Registry("face", default="visemes")
 FACE.register("visemes", ProceduralFace)
 
 
+def _sadtalker() -> FaceBackend:
+    from .sadtalker import SadTalkerFace  # torch is imported lazily inside
+
+    return SadTalkerFace()
+
+
+FACE.register("sadtalker", _sadtalker)
+
+
 def animate(script: Script, speech: Speech, fps: float, settings: FaceSettings) -> FaceTrack:
-    """Animate the face with the backend named by ``settings.backend`` (BackendError if unknown)."""
-    return FACE.create(settings.backend).animate(script, speech, fps, settings)
+    """Animate the face with the backend named by ``settings.backend`` (BackendError if unknown).
+    With ``settings.flame_model`` set, FLAME-100 expressions are fitted onto the track."""
+    face = FACE.create(settings.backend).animate(script, speech, fps, settings)
+    if settings.flame_model:
+        from .flame_stage import add_flame
+
+        face = add_flame(face, settings.flame_model)
+    return face
 
 
 __all__ = ["FACE", "FaceBackend", "ProceduralFace", "animate"]

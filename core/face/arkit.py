@@ -35,7 +35,7 @@ _LIPS: dict[str, dict[str, float]] = {
     "PP": dict(mouthClose=0.7, mouthPress=0.6, mouthRollLower=0.2, mouthRollUpper=0.1),
     "FF": dict(mouthRollLower=0.6, mouthUpperUp=0.2, mouthPress=0.1, mouthStretch=0.1,
                mouthShrugUpper=0.1),
-    "TH": dict(tongueOut=0.3, mouthLowerDown=0.15, mouthUpperUp=0.1, mouthStretch=0.1),
+    "TH": dict(tongueOut=0.25, mouthLowerDown=0.15, mouthUpperUp=0.1, mouthStretch=0.1),
     "DD": dict(mouthStretch=0.2, mouthLowerDown=0.15, mouthUpperUp=0.1, mouthShrugUpper=0.05),
     "kk": dict(mouthStretch=0.2, mouthLowerDown=0.2, mouthUpperUp=0.1),
     "CH": dict(mouthFunnel=0.5, mouthPucker=0.2, mouthShrugUpper=0.2, mouthShrugLower=0.2,

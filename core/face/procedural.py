@@ -7,12 +7,19 @@
    the unit and falls off as a Gaussian outside it (Cohen-Massaro style coarticulation). Visible
    consonants (p b m f v) dominate strongly, tongue-only ones weakly, so vowels colour them. The
    lips blend viseme poses; the jaw blends vowel openness with its own dominances (jaw and lips
-   are partly decoupled). Rounding of u/o/w starts up to 130 ms early across consonants.
+   are decoupled); the tongue shows lightly on th and l. Rounding of u/o/w starts up to 130 ms
+   early across consonants.
 3. A Gaussian anti-alias filter brings the mouth down to the video fps.
-4. Per frame: emotion (per segment, eased), brow accents on stressed vowels, seeded blinks and
-   gaze. Last, the lips are forced shut on every p/b/m, so nothing breaks a bilabial closure.
+4. Layers on top (:mod:`.emotion`, :mod:`.life`, :mod:`.prosody`): eased emotion (blends of
+   two), brow accents on stressed, high-pitched vowels, micro-expressions, breathing, blinks,
+   gaze with saccades and look-aways, prosody-driven head motion, small asymmetry.
+5. Last, the lips are eased shut around every p/b/m and fully shut on at least one frame, so
+   nothing (emotion included) breaks a bilabial closure.
 
-Every random choice comes from one ``numpy`` Generator seeded with ``FaceSettings.seed``.
+A speech without spoken phonemes but with sound (an audio file without transcript) gets an
+audio-driven mouth from :func:`.energy.energy_mouth` instead of steps 1-3.
+
+Every random choice comes from Generators spawned from ``FaceSettings.seed``: one per layer.
 """
 
 from __future__ import annotations
@@ -21,13 +28,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import convolve1d, gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d
 
-from ..errors import InputError
-from ..names import ARKIT_INDEX, EMOTIONS, VISEME_INDEX, VISEMES
+from ..errors import BackendError, InputError
+from ..names import ARKIT_INDEX, VISEME_INDEX, VISEMES
 from ..settings import FaceSettings
-from ..types import FaceTrack, Script, Segment, Speech, Word, frame_count
-from .arkit import EMOTION_OFFSETS, MOUTH, VISEME_POSES, close_lips
+from ..types import FaceTrack, Script, Speech, Word, frame_count
+from . import emotion as emo
+from . import life, prosody
+from .arkit import MOUTH, VISEME_POSES, close_lips
 from .visemes import PAUSE, VisemeUnit, is_vowel, units
 
 JAW_RADIANS = 0.35
@@ -43,12 +52,13 @@ _WORD_SLACK = 0.05
 """A phoneme whose centre lies this far outside every word is silence (s)."""
 _ANTICIPATION = 0.13
 """How early lip rounding of u/o/w starts (s)."""
-_EMOTION_EASE = 0.3
-"""Duration of an emotion change between segments (s)."""
-_LOOK_FULL = 0.35
-"""Eye rotation (rad) at which an eyeLook* weight reaches 1."""
-_MAX_GAZE = 0.28
-"""Largest eye rotation (rad)."""
+_JAW_LEAD = 0.03
+"""The jaw moves this much ahead of the phoneme timings (s): articulation precedes the sound it
+makes (the jaw is open when a vowel's loudness peaks)."""
+_CLOSURE_RAMP = 0.085
+"""The lips ease towards a p/b/m closure over this time on either side of it (s)."""
+_HEAD_FOLLOWS_EYES = 0.3
+"""Share of a look-away that the head turns along with the eyes."""
 
 # viseme -> (dominance, fall-off in s) for the lips
 _LIP_DOMINANCE: dict[str, tuple[float, float]] = {
@@ -57,9 +67,12 @@ _LIP_DOMINANCE: dict[str, tuple[float, float]] = {
     "nn": (0.25, 0.05), "RR": (0.6, 0.05), "aa": (0.6, 0.04), "E": (0.6, 0.04),
     "ih": (0.6, 0.04), "oh": (0.7, 0.05), "ou": (0.8, 0.05),
 }
-_STRESS_OPENING = {2: 1.1, 1: 1.0, 0: 0.85}
+_STRESS_OPENING = {2: 1.25, 1: 1.12, 0: 0.95}
+"""Vowel jaw opening by stress; calibrated so jawOpen's 95th percentile in talk (~0.55) meets
+the iPhone captures' (bench/face_realism_bench.py)."""
 _SIL = units(PAUSE)[0]
 _A = ARKIT_INDEX
+_LIFE_LAYERS = ("blinks", "gaze", "micro", "breath", "asym", "head", "brows")
 
 
 @dataclass(frozen=True)
@@ -82,51 +95,95 @@ class ProceduralFace:
 
         Returns arkit (T,52), visemes (T,15), jaw (T,3) axis-angle (x only, see
         :data:`JAW_RADIANS`), eyes (T,2,3) axis-angle (x: positive looks down, y: positive looks
-        to the character's left), head zeros (the body stage owns the head), no expressions.
+        to the character's left), head (T,3) axis-angle added to the body's head joint (x: chin
+        down), no expressions.
         """
-        fps = _check(fps, settings)
-        rng = np.random.default_rng(int(settings.seed) % 2**64)
+        fps = _check(fps)
+        seeds = np.random.SeedSequence(int(settings.seed) % 2**63).spawn(len(_LIFE_LAYERS))
+        rng = {k: np.random.default_rng(s) for k, s in zip(_LIFE_LAYERS, seeds)}
         frames = frame_count(speech.duration, fps)
         times = np.arange(frames) / fps
         timed = _timeline(speech)
+        levels = emo.emotion_levels(script, speech, times, settings.emotion_ease,
+                                    settings.emotion_strength)
 
-        mouth, vis = _mouth(timed, frames, fps, settings.articulation)
-        arkit = mouth + _emotion(script, speech, times, fps)
-        accent = _brow_accents(speech, times, fps, rng)
+        if any(t.unit.viseme != "sil" for t in timed) or not _audible(speech):
+            mouth, vis = _mouth(timed, frames, fps)
+        else:
+            mouth, vis = _energy_mouth(speech, fps, frames)
+        gain = settings.articulation * emo.articulation_gain(levels)
+        mouth[:, MOUTH] *= gain[:, None]
+
+        pros = prosody.analyse(speech.samples, speech.sample_rate)
+        arkit = mouth + emo.emotion_face(levels)
+        accent = _brow_accents(speech, times, fps, prosody.pitch_accent(pros, times),
+                               rng["brows"])
         arkit[:, _A["browInnerUp"]] += accent
         arkit[:, [_A["browOuterUpLeft"], _A["browOuterUpRight"]]] += 0.8 * accent[:, None]
+        arkit += life.micro_expressions(speech.duration, frames, fps, rng["micro"],
+                                        settings.micro_expressions)
+        breath = life.breath_curve(speech, frames, fps, rng["breath"])
+        arkit += life.breathing_face(breath, settings.breathing)
 
-        blink = _blinks(_blink_times(speech, settings.blink_rate, rng), frames, fps, rng)
+        gaze, shifts = life.gaze(speech, frames, fps, rng["gaze"], settings.gaze_at_camera,
+                                 settings.saccades)
+        gaze = np.clip(gaze + emo.gaze_bias(levels), -life.MAX_GAZE, life.MAX_GAZE)
+        blinks = life.blink_schedule(speech, settings.blink_rate, rng["blinks"], shifts, script)
+        blink = life.blink_curves(blinks, frames, fps, rng["blinks"], settings.asymmetry)
+        arkit += life.look_weights(gaze)
         for eye, side in enumerate(("Left", "Right")):
             arkit[:, _A["eyeBlink" + side]] += blink[:, eye]
             arkit[:, _A["eyeWide" + side]] *= 1.0 - np.clip(blink[:, eye], 0.0, 1.0)
-        gaze = _gaze(speech.duration, frames, fps, rng)
-        arkit += _look_weights(gaze)
+        arkit *= life.asymmetry_gains(rng["asym"], settings.asymmetry)
         arkit = np.clip(arkit, 0.0, 1.0)
 
-        shut = _bilabial_frames(timed, frames, fps)
-        arkit[shut] = close_lips(arkit[shut])
-        vis[shut] = np.eye(len(VISEMES))[VISEME_INDEX["PP"]]
+        closure = _closure(timed, frames, fps)
+        arkit += closure[:, None] * (close_lips(arkit) - arkit)
+        vis += closure[:, None] * (np.eye(len(VISEMES))[VISEME_INDEX["PP"]] - vis)
 
+        head = prosody.head_motion(speech, pros, times, fps, rng["head"], settings.head_motion)
+        head += emo.head_bias(levels)
+        head[:, 1] += _HEAD_FOLLOWS_EYES * gaussian_filter1d(gaze[:, 1], 0.12 * fps)
         jaw = np.zeros((frames, 3))
         jaw[:, 0] = JAW_RADIANS * arkit[:, _A["jawOpen"]]
         eyes = np.zeros((frames, 2, 3))
         eyes[:, :, :2] = gaze[:, None, :]
-        return FaceTrack(fps, arkit, np.clip(vis, 0.0, 1.0), jaw, eyes, np.zeros((frames, 3)))
+        return FaceTrack(fps, arkit, np.clip(vis, 0.0, 1.0), jaw, eyes, head)
 
 
 # --------------------------------------------------------------------------- checks
-def _check(fps: float, settings: FaceSettings) -> float:
+def _check(fps: float) -> float:
     fps = float(fps)
     if not (math.isfinite(fps) and 1.0 <= fps <= 240.0):
         raise InputError(f"fps must be in 1..240, got {fps}")
-    if not (math.isfinite(settings.blink_rate) and 0.0 <= settings.blink_rate <= 60.0):
-        raise InputError(f"blink rate must be 0..60 per minute, got {settings.blink_rate}")
-    if not (math.isfinite(settings.articulation) and 0.0 <= settings.articulation <= 2.0):
-        raise InputError(f"articulation must be 0..2, got {settings.articulation}")
-    if isinstance(settings.seed, bool) or not isinstance(settings.seed, int | np.integer):
-        raise InputError(f"face seed must be an integer, got {settings.seed!r}")
     return fps
+
+
+def _audible(speech: Speech) -> bool:
+    """True when the samples hold more than digital silence."""
+    return bool(np.max(np.abs(speech.samples)) > 1e-4)
+
+
+def _energy_mouth(speech: Speech, fps: float, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mouth from the audio alone (no phoneme timings): ARKit (T,52) and visemes (T,15)."""
+    try:
+        from .energy import energy_mouth
+    except ImportError:
+        raise BackendError(
+            "this speech has sound but no phoneme timings, and the audio-driven mouth "
+            "(core.face.energy) is not available; give a transcript or update PaksaTalker"
+        ) from None
+    curves = energy_mouth(speech.samples, speech.sample_rate, fps, frames)
+    arkit = np.zeros((frames, len(_A)))
+    for name, curve in curves.items():
+        if name not in _A:
+            raise BackendError(f"energy_mouth returned {name!r}, not an ARKit name")
+        arkit[:, _A[name]] = np.clip(np.asarray(curve, float)[:frames], 0.0, 1.0)
+    vis = np.zeros((frames, len(VISEMES)))
+    open_ = np.clip(arkit[:, _A["jawOpen"]] / 0.5, 0.0, 1.0)
+    vis[:, VISEME_INDEX["aa"]] = open_
+    vis[:, VISEME_INDEX["sil"]] = 1.0 - open_
+    return arkit, vis
 
 
 # --------------------------------------------------------------------------- timeline
@@ -209,9 +266,7 @@ def _rounding(timed: list[_Timed], rate: float, n: int) -> np.ndarray:
     return out
 
 
-def _mouth(
-    timed: list[_Timed], frames: int, fps: float, articulation: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _mouth(timed: list[_Timed], frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Coarticulated mouth at the video fps: ARKit (T,52) and viseme weights (T,15)."""
     rate = max(GRID_RATE, 4.0 * fps)
     n = math.ceil(frames / fps * rate) + 2
@@ -219,37 +274,55 @@ def _mouth(
     weights[:, VISEME_INDEX["sil"]] = 1e-6
     jaw_num = np.zeros(n)
     jaw_den = np.full(n, 1e-6)
+    tongue = np.zeros(n)
     for tu in timed:
         u = tu.unit
         quiet = 0.1 if u.glottal else 1.0
         alpha, tau = _LIP_DOMINANCE[u.viseme]
         sl, d = _dominance(tu.start, tu.end, alpha * quiet, tau, rate, n)
         weights[sl, VISEME_INDEX[u.viseme]] += d
+        if u.tongue:
+            tongue[sl] += d * u.tongue
         alpha, tau = _jaw_dominance(u)
         sl, d = _dominance(tu.start, tu.end, alpha * quiet, tau, rate, n)
         opening = u.openness * (_STRESS_OPENING.get(tu.stress, 1.0) if u.vowel else 1.0)
         jaw_num[sl] += d * opening
         jaw_den[sl] += d
-    weights /= weights.sum(axis=1, keepdims=True)
+    total = weights.sum(axis=1, keepdims=True)
+    weights /= total
+    cols = [_A["mouthPucker"], _A["mouthFunnel"], _A["tongueOut"], _A["jawOpen"]]
+    extra = weights @ VISEME_POSES[:, cols]  # (n,4) the channels with their own terms
+    extra[:, :2] = np.maximum(extra[:, :2], _rounding(timed, rate, n))
+    extra[:, 2] += tongue / total[:, 0]
+    jaw = gaussian_filter1d(jaw_num / jaw_den, 0.012 * rate, mode="nearest")
+    lead = round(_JAW_LEAD * rate)
+    extra[:, 3] = np.concatenate([jaw[lead:], np.repeat(jaw[-1:], lead)])
+
+    # anti-alias (about -5 dB at the video Nyquist frequency), evaluated at the frames only;
+    # the viseme poses mix linearly, so smoothing the weights smooths the lips
+    both = _sample_smoothed(np.concatenate([weights, extra], axis=1), frames, fps, rate)
+    weights = both[:, :len(VISEMES)]
     lips = weights @ VISEME_POSES
-    rounding = _rounding(timed, rate, n)
-    for k, name in enumerate(("mouthPucker", "mouthFunnel")):
-        lips[:, _A[name]] = np.maximum(lips[:, _A[name]], rounding[:, k])
-    lips[:, _A["jawOpen"]] = gaussian_filter1d(jaw_num / jaw_den, 0.012 * rate, mode="nearest")
-    lips[:, MOUTH] *= articulation
+    lips[:, cols] = both[:, len(VISEMES):]
+    return lips, weights
 
-    sigma = 0.5 / fps * rate  # anti-alias: about -5 dB at the video Nyquist frequency
-    lips = gaussian_filter1d(lips, sigma, axis=0, mode="nearest")
-    weights = gaussian_filter1d(weights, sigma, axis=0, mode="nearest")
+
+def _sample_smoothed(grid: np.ndarray, frames: int, fps: float, rate: float) -> np.ndarray:
+    """(T,C) ``grid`` (n,C) sampled at rate ``rate`` Hz, Gaussian-smoothed (sigma half a video
+    frame), evaluated only at the T frame times (edges held)."""
+    sigma = 0.5 / fps * rate
+    half = math.ceil(4 * sigma)
     pos = np.arange(frames) / fps * rate
-    i = np.minimum(np.floor(pos).astype(int), n - 2)
-    f = (pos - i)[:, None]
-    sample = lambda a: a[i] * (1 - f) + a[i + 1] * f
-    return sample(lips), sample(weights)
+    idx = np.floor(pos).astype(int)[:, None] + np.arange(-half, half + 2)[None, :]
+    w = np.exp(-0.5 * ((idx - pos[:, None]) / sigma) ** 2)
+    w /= w.sum(axis=1, keepdims=True)
+    return np.einsum("tk,tkc->tc", w, grid[np.clip(idx, 0, len(grid) - 1)])
 
 
-def _bilabial_frames(timed: list[_Timed], frames: int, fps: float) -> np.ndarray:
-    """(T,) bool: frames inside a p/b/m, or the frame nearest one that falls between frames."""
+def _closure(timed: list[_Timed], frames: int, fps: float) -> np.ndarray:
+    """(T,) 0..1 how far the lips are forced shut: 1 on frames inside a p/b/m (or, for a
+    p/b/m that falls between two frames, on the frame nearest its middle), easing to 0 over
+    :data:`_CLOSURE_RAMP` s on either side so the closure is no one-frame step."""
     shut = np.zeros(frames, bool)
     for tu in timed:
         if not tu.unit.bilabial:
@@ -260,43 +333,14 @@ def _bilabial_frames(timed: list[_Timed], frames: int, fps: float) -> np.ndarray
             shut[f0:f1 + 1] = True
         else:
             shut[min(frames - 1, max(0, round((tu.start + tu.end) / 2 * fps)))] = True
-    return shut
-
-
-# --------------------------------------------------------------------------- emotion
-def _segment_starts(script: Script, speech: Speech) -> list[tuple[float, Segment]]:
-    """(start s, segment) in time order, from segment_times, else words, else text length."""
-    segs = script.segments
-    if speech.segment_times:
-        pairs = [(float(t[0]), s) for t, s in zip(speech.segment_times, segs)]
-    else:
-        first: dict[int, float] = {}
-        for w in speech.words:
-            if 0 <= w.segment < len(segs):
-                first.setdefault(w.segment, w.start)
-        pairs = [(t, segs[i]) for i, t in first.items()]
-    if not pairs:
-        sizes = np.array([max(1, len(s.text)) for s in segs], float)
-        starts = np.concatenate([[0.0], np.cumsum(sizes)[:-1]]) / sizes.sum() * speech.duration
-        pairs = list(zip(starts.tolist(), segs))
-    return sorted(pairs, key=lambda p: p[0])
-
-
-def _emotion(script: Script, speech: Speech, times: np.ndarray, fps: float) -> np.ndarray:
-    """(T,52) emotion offsets; each segment's emotion holds until the next one starts and
-    changes are eased over :data:`_EMOTION_EASE` s."""
-    pairs = _segment_starts(script, speech)
-    starts = np.array([p[0] for p in pairs])
-    owner = np.maximum(np.searchsorted(starts, times, side="right") - 1, 0)
-    level = np.zeros((len(times), len(EMOTIONS)))
-    emo = np.array([EMOTIONS.index(s.emotion) for _, s in pairs])
-    gain = np.array([s.intensity for _, s in pairs])
-    level[np.arange(len(times)), emo[owner]] = gain[owner]
-    taps = round(_EMOTION_EASE * fps)
-    if taps > 1:
-        window = np.hanning(taps + 2)[1:-1]
-        level = convolve1d(level, window / window.sum(), axis=0, mode="nearest")
-    return level @ EMOTION_OFFSETS
+    if not shut.any():
+        return np.zeros(frames)
+    idx = np.flatnonzero(shut)
+    pos = np.arange(frames)
+    k = np.clip(np.searchsorted(idx, pos), 1, len(idx)) - 1
+    dist = np.minimum(np.abs(pos - idx[k]), np.abs(pos - idx[np.minimum(k + 1, len(idx) - 1)]))
+    u = np.clip(dist / fps / _CLOSURE_RAMP, 0.0, 1.0)
+    return 0.5 + 0.5 * np.cos(np.pi * u)
 
 
 # --------------------------------------------------------------------------- brows
@@ -311,9 +355,13 @@ def _word_lengths(words: tuple[Word, ...], times: np.ndarray) -> np.ndarray:
     return np.where(inside, ends - starts[idx], 0.0)
 
 
-def _brow_accents(speech: Speech, times: np.ndarray, fps: float, rng) -> np.ndarray:
+def _brow_accents(
+    speech: Speech, times: np.ndarray, fps: float, pitch: np.ndarray, rng
+) -> np.ndarray:
     """(T,) brow raise on some primary-stressed vowels of longer words (>= 0.3 s; without
-    words: vowels >= 0.1 s): up to 0.2, rising 120 ms before the vowel centre, fading in 350 ms."""
+    words: vowels >= 0.1 s): up to 0.2, rising 120 ms before the vowel centre, fading in 350 ms.
+    Where the voice is high (``pitch`` (T,), semitones above the speaker's median) the raise
+    is likelier and larger; a voice below its median rarely raises the brows."""
     out = np.zeros(len(times))
     mids = np.array([(p.start + p.end) / 2 for p in speech.phonemes])
     lengths = _word_lengths(speech.words, mids)
@@ -322,8 +370,11 @@ def _brow_accents(speech: Speech, times: np.ndarray, fps: float, rng) -> np.ndar
             continue
         keep, amp = rng.random(), rng.uniform(0.1, 0.2)
         long_enough = length >= 0.3 if speech.words else ph.end - ph.start >= 0.1
-        if not long_enough or keep > 0.75:
+        high = pitch[min(len(pitch) - 1, round(mid * fps))] if pitch.any() else 1.5
+        chance = float(np.clip(0.35 + 0.2 * high, 0.1, 0.9))
+        if not long_enough or keep > chance:
             continue
+        amp = min(0.25, amp * (0.8 + 0.1 * min(high, 3.0)))
         i0 = max(0, math.ceil((mid - 0.12) * fps))
         i1 = min(len(times), math.floor((mid + 0.35) * fps) + 1)
         t = times[i0:i1]
@@ -333,118 +384,3 @@ def _brow_accents(speech: Speech, times: np.ndarray, fps: float, rng) -> np.ndar
     return out
 
 
-# --------------------------------------------------------------------------- blinks
-def _pause_anchors(speech: Speech) -> np.ndarray:
-    """Times (s) where a blink is likely: starts of pauses >= 100 ms, sentence ends, segment
-    ends and the end of speech."""
-    anchors = [end for _, end in speech.segment_times]
-    anchors += [w.end for w in speech.words if w.text.rstrip().endswith((".", "!", "?", ";"))]
-    last = None
-    for ph in speech.phonemes:
-        if units(ph.symbol)[0].viseme == "sil":
-            continue
-        if last is not None and ph.start - last >= 0.1:
-            anchors.append(last)
-        last = ph.end if last is None else max(last, ph.end)
-    if last is not None:
-        anchors.append(last)
-    return np.sort(np.array(anchors, float))
-
-
-def _blink_times(speech: Speech, rate: float, rng) -> list[float]:
-    """Blink onsets (s): a renewal process of ``rate`` per minute (gamma intervals, >= 0.6 s)
-    whose first blink falls in the first 2 s; most blinks near a pause move to it. Onsets stay
-    >= 0.5 s apart."""
-    if rate <= 0:
-        return []
-    mean = 60.0 / rate
-    anchors = _pause_anchors(speech)
-    onsets = []
-    t = rng.uniform(0.4, min(mean, 2.0))  # speakers blink early; even short clips show one
-    while t < speech.duration:
-        snap, delay = rng.random(), rng.uniform(0.0, 0.12)
-        onset = t
-        if anchors.size:
-            near = anchors[np.argmin(np.abs(anchors - t))]
-            if abs(near - t) <= 0.8 and snap < 0.65:
-                onset = near + delay
-        onsets.append(onset)
-        t += max(0.6, rng.gamma(4.0, mean / 4.0))
-    kept: list[float] = []
-    for onset in sorted(onsets):
-        if onset < speech.duration and (not kept or onset - kept[-1] >= 0.5):
-            kept.append(onset)
-    return kept
-
-
-def _blinks(onsets: list[float], frames: int, fps: float, rng) -> np.ndarray:
-    """(T,2) eyeBlink left/right: 100-300 ms, closing in 35 % of it, the right eye a few ms
-    off; the frame nearest full closure always reaches the blink's peak."""
-    out = np.zeros((frames, 2))
-    for onset in onsets:
-        dur, amp = rng.uniform(0.1, 0.3), rng.uniform(0.92, 1.0)
-        shift, amp_right = rng.uniform(-0.015, 0.015), amp * rng.uniform(0.93, 1.0)
-        for eye, (s, a) in enumerate(((onset, amp), (onset + shift, amp_right))):
-            close = 0.35 * dur
-            i0 = max(0, math.ceil(s * fps))
-            i1 = min(frames, math.floor((s + dur) * fps) + 1)
-            u = np.arange(i0, i1) / fps - s
-            env = np.where(
-                u < close,
-                np.sin(0.5 * np.pi * np.clip(u / close, 0, 1)) ** 2,
-                np.cos(0.5 * np.pi * np.clip((u - close) / (dur - close), 0, 1)) ** 2,
-            )
-            out[i0:i1, eye] = np.maximum(out[i0:i1, eye], a * env)
-            peak = round((s + close) * fps)
-            if 0 <= peak < frames:
-                out[peak, eye] = max(out[peak, eye], a)
-    return out
-
-
-# --------------------------------------------------------------------------- gaze
-def _gaze(duration: float, frames: int, fps: float, rng) -> np.ndarray:
-    """(T,2) eye rotation (x pitch: positive looks down, y yaw: positive looks to the
-    character's left), radians. Fixations near the camera with small saccades; about one in
-    five is a short look-away that returns to the camera."""
-    jumps = np.zeros((frames + 1, 2))
-    partial = np.zeros((frames, 2))
-    current = np.zeros(2)
-    away = False
-    t = rng.uniform(0.3, 1.5)
-    while t < duration:
-        if away:
-            target, hold, away = rng.normal(0.0, 0.02, 2), rng.uniform(0.8, 2.5), False
-        elif rng.random() < 0.2:
-            yaw = rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.22)
-            target = np.array([rng.uniform(-0.08, 0.12), yaw])
-            hold, away = rng.uniform(0.3, 0.9), True
-        else:
-            target, hold = np.clip(rng.normal(0.0, 0.025, 2), -0.06, 0.06), rng.uniform(0.5, 2.0)
-        target = np.clip(target, -_MAX_GAZE, _MAX_GAZE)
-        delta = target - current
-        dur = 0.025 + 0.1 * float(np.abs(delta).max())
-        i0 = min(frames, math.ceil(t * fps))
-        i1 = min(frames, max(i0, math.ceil((t + dur) * fps)))
-        s = np.clip((np.arange(i0, i1) / fps - t) / dur, 0.0, 1.0)
-        partial[i0:i1] += (s * s * (3 - 2 * s))[:, None] * delta
-        jumps[i1] += delta
-        current = target
-        t += dur + hold
-    return np.clip(np.cumsum(jumps, axis=0)[:frames] + partial, -_MAX_GAZE, _MAX_GAZE)
-
-
-def _look_weights(gaze: np.ndarray) -> np.ndarray:
-    """(T,52) eyeLook* weights matching ``gaze`` (T,2) from :func:`_gaze`."""
-    out = np.zeros((len(gaze), len(ARKIT_INDEX)))
-    down = np.clip(gaze[:, 0] / _LOOK_FULL, 0, 1)
-    up = np.clip(-gaze[:, 0] / _LOOK_FULL, 0, 1)
-    left = np.clip(gaze[:, 1] / _LOOK_FULL, 0, 1)
-    right = np.clip(-gaze[:, 1] / _LOOK_FULL, 0, 1)
-    for name, w in (
-        ("eyeLookDownLeft", down), ("eyeLookDownRight", down),
-        ("eyeLookUpLeft", up), ("eyeLookUpRight", up),
-        ("eyeLookOutLeft", left), ("eyeLookInRight", left),
-        ("eyeLookInLeft", right), ("eyeLookOutRight", right),
-    ):
-        out[:, _A[name]] = w
-    return out

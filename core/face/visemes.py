@@ -40,6 +40,7 @@ class VisemeUnit:
     bilabial: ``p``, ``b`` or ``m``: the lips must close.
     rounded:  ``u``/``o``-like vowel or ``w``: lip rounding is anticipated.
     glottal:  ``h``/``ʔ``: no mouth shape of its own, it takes its neighbours'.
+    tongue:   extra tongueOut (0..1) the sound shows between the teeth (``l``: a little).
     """
 
     viseme: str
@@ -49,6 +50,7 @@ class VisemeUnit:
     bilabial: bool = False
     rounded: bool = False
     glottal: bool = False
+    tongue: float = 0.0
 
 
 def _v(viseme: str, openness: float, rounded: bool = False) -> VisemeUnit:
@@ -60,6 +62,7 @@ def _c(viseme: str, **flags: bool) -> VisemeUnit:
 
 
 _SIL = VisemeUnit("sil", 0.0)
+_l = VisemeUnit("nn", VISEME_OPENNESS["nn"] + 0.03, tongue=0.12)  # tongue tip behind the teeth
 
 _TABLE: dict[str, VisemeUnit] = {
     # open and central vowels
@@ -84,8 +87,8 @@ _TABLE: dict[str, VisemeUnit] = {
     # teeth and tongue tip
     "θ": _c("TH"), "ð": _c("TH"),
     "t": _c("DD"), "d": _c("DD"), "ɾ": _c("DD"), "ʈ": _c("DD"), "ɖ": _c("DD"), "ɽ": _c("DD"),
-    "n": _c("nn"), "ɳ": _c("nn"), "ɲ": _c("nn"), "l": _c("nn"), "ɫ": _c("nn"),
-    "ɬ": _c("nn"), "ɮ": _c("nn"), "ɭ": _c("nn"), "ʎ": _c("nn"),
+    "n": _c("nn"), "ɳ": _c("nn"), "ɲ": _c("nn"), "ʎ": _c("nn"),
+    "l": _l, "ɫ": _l, "ɬ": _l, "ɮ": _l, "ɭ": _l,
     "s": _c("SS"), "z": _c("SS"),
     "ʃ": _c("CH"), "ʒ": _c("CH"), "ɕ": _c("CH"), "ʑ": _c("CH"), "ʂ": _c("CH"), "ʐ": _c("CH"),
     "ç": _c("CH"), "ʝ": _c("CH"),
@@ -100,12 +103,17 @@ _TABLE: dict[str, VisemeUnit] = {
     "ħ": _c("kk", glottal=True), "ʕ": _c("kk", glottal=True),
 }
 
+_TABLE.update({  # affricate ligatures (some eSpeak voices write them): the fricative's lips
+    "ʦ": _TABLE["s"], "ʣ": _TABLE["z"], "ʧ": _TABLE["ʃ"], "ʤ": _TABLE["ʒ"], "ʨ": _TABLE["ɕ"],
+    "ʥ": _TABLE["ʑ"],
+})
+
 _AFFRICATES: dict[str, str] = {
     # affricate -> the fricative whose lip shape it shows
     "tʃ": "ʃ", "dʒ": "ʒ", "ts": "s", "dz": "z", "tɕ": "ɕ", "dʑ": "ʑ", "tʂ": "ʂ", "dʐ": "ʐ",
     "ʈʂ": "ʂ", "ɖʐ": "ʐ", "tθ": "θ", "dð": "ð",
 }
-_STOPS = frozenset("ptkcqbdgɡʈɖɟɢ") | frozenset(_AFFRICATES)
+_STOPS = frozenset("ptkcqbdgɡʈɖɟɢʦʣʧʤʨʥ") | frozenset(_AFFRICATES)
 _RETROFLEX_DOT = re.compile(r"(ts|dz|s|z)\.")
 _RETROFLEX = {"ts": "tʂ", "dz": "dʐ", "s": "ʂ", "z": "ʐ"}
 _FALLBACK = VisemeUnit("nn", VISEME_OPENNESS["nn"])
@@ -192,9 +200,21 @@ def units(symbol: str) -> tuple[VisemeUnit, ...]:
         return (_SIL,)
     total = sum(w for _, w in merged)
     return tuple(
-        VisemeUnit(u.viseme, u.openness, w / total, u.vowel, u.bilabial, u.rounded, u.glottal)
+        VisemeUnit(u.viseme, u.openness, w / total, u.vowel, u.bilabial, u.rounded, u.glottal,
+                   u.tongue)
         for u, w in merged
     )
+
+
+def unmapped(symbol: str) -> tuple[str, ...]:
+    """The sounds of ``symbol`` that no table entry covers (they fall back to a neutral
+    consonant); ``()`` when every sound is mapped. Used to check a language's phoneme set."""
+    out = []
+    for tok in _tokens(symbol):
+        base = unicodedata.normalize("NFD", tok)[:1]
+        if tok not in _AFFRICATES and tok not in _TABLE and base not in _TABLE:
+            out.append(tok)
+    return tuple(out)
 
 
 def visemes(symbol: str) -> tuple[str, ...]:

@@ -163,7 +163,7 @@ def test_shapes_and_fps(fps):
     assert ft.arkit.shape == (t, 52) and ft.visemes.shape == (t, 15)
     assert ft.jaw.shape == (t, 3) and ft.eyes.shape == (t, 2, 3) and ft.head.shape == (t, 3)
     assert ft.expressions is None
-    assert not ft.head.any()
+    assert np.abs(ft.head).max() < 0.15  # prosody head motion: small
     for a in (ft.arkit, ft.visemes):
         assert np.all(np.isfinite(a)) and a.min() >= 0 and a.max() <= 1
     np.testing.assert_allclose(ft.jaw[:, 0], 0.35 * ft.arkit[:, A["jawOpen"]], atol=1e-6)
@@ -336,7 +336,7 @@ def test_blink_rate_over_a_minute(seed):
     left, right = blink_onsets(ft), blink_onsets(ft, "Right")
     assert 10 <= len(left) <= 25
     assert abs(len(left) - len(right)) <= 1
-    closed = ft.arkit[:, A["eyeBlinkLeft"]] > 0.1
+    closed = ft.arkit[:, A["eyeBlinkLeft"]] > 0.3  # lids also follow the gaze down a little
     edges = np.diff(closed.astype(int))
     lengths = (np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)[: (edges == -1).sum()])
     assert lengths.max() / ft.fps <= 0.35
@@ -346,15 +346,15 @@ def test_blinks_prefer_pauses():
     sp = long_speech(60.0)
     pauses = [(p.start, p.end + 0.15) for p in sp.phonemes if p.symbol == "_"]
     share_of_time = sum(b - a for a, b in pauses) / sp.duration
-    for seed in (0, 1, 2):
-        onsets = blink_onsets(run(sp, seed=seed)) / 30.0
+    for seed in (0, 1, 2):  # eyes on the camera: no look-away (with its own blinks)
+        onsets = blink_onsets(run(sp, seed=seed, gaze_at_camera=1.0)) / 30.0
         share = np.mean([any(a <= t <= b for a, b in pauses) for t in onsets])
         assert share > share_of_time + 0.1
 
 
 def test_blink_rate_zero_means_no_blinks():
     ft = run(long_speech(20.0), blink_rate=0.0)
-    assert not ft.arkit[:, [A["eyeBlinkLeft"], A["eyeBlinkRight"]]].any()
+    assert ft.arkit[:, [A["eyeBlinkLeft"], A["eyeBlinkRight"]]].max() < 0.2  # lid follow only
 
 
 def test_eyes_mostly_at_camera_with_look_aways():
