@@ -34,7 +34,7 @@ Policies:
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +52,10 @@ from .rotations import (
 SMPLX_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 """K: SMPL-X (Y-up, facing +Z) vectors -> Blender (Z-up, facing -Y): ``v_b = K @ v_s``."""
 
-ROOT_POLICIES = ("in_place", "relative", "fixed")
+ROOT_POLICIES = ("in_place", "keep", "relative", "fixed")
+"""``keep`` and ``relative`` are the same policy (the whole path, scaled to the avatar)."""
 
-_FINGERS = ("index", "middle", "pinky", "ring", "thumb")
+FINGERS = ("index", "middle", "pinky", "ring", "thumb")
 _PREFERRED_CHILD = {"left_wrist": "left_middle1", "right_wrist": "right_middle1"}
 
 
@@ -65,27 +66,35 @@ class BoneMap:
     joints: SMPL-X joint name -> bone name.
     share: SMPL-X joint name -> chain of bones (parent first) that split that joint's rotation.
     keep_rest: SMPL-X joints whose rest orientation is taken as equal to SMPL-X's.
+    follow: unmapped bone -> SMPL-X joint whose world rotation it copies (e.g. the palm bones
+    of a hand without a wrist bone), instead of following its parent.
+    auto: the map only overrides the automatic map (:mod:`.bone_names`); a joint mapped to
+    ``""`` is removed from it.
     """
 
     joints: dict[str, str]
     share: dict[str, tuple[str, ...]]
     keep_rest: frozenset[str]
+    follow: dict[str, str] = field(default_factory=dict)
+    auto: bool = False
 
     def __post_init__(self) -> None:
-        unknown = [j for j in (*self.joints, *self.share, *self.keep_rest) if j not in JOINT_INDEX]
+        named = (*self.joints, *self.share, *self.keep_rest, *self.follow.values())
+        unknown = [j for j in named if j not in JOINT_INDEX]
         if unknown:
             raise InputError(f"bone map names unknown SMPL-X joints: {', '.join(unknown)}")
         for joint, chain in self.share.items():
             if self.joints.get(joint) not in chain:
                 raise InputError(f"bone map share chain of {joint!r} must contain its bone")
-        bones = list(self.joints.values())
+        bones = [b for b in self.joints.values() if b]
         if len(set(bones)) != len(bones):
             raise InputError("bone map maps two SMPL-X joints to one bone")
 
 
 def load_bone_map(path: str | Path) -> BoneMap:
     """Read a bone map TOML: ``[joints]`` joint = "bone", ``[share]`` joint = [bones],
-    ``keep_rest = [joints]``."""
+    ``[follow]`` bone = "joint", ``keep_rest = [joints]``, ``auto = true|false`` (see
+    docs/avatars.md)."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
@@ -94,7 +103,21 @@ def load_bone_map(path: str | Path) -> BoneMap:
         joints={str(k): str(v) for k, v in raw.get("joints", {}).items()},
         share={str(k): tuple(map(str, v)) for k, v in raw.get("share", {}).items()},
         keep_rest=frozenset(map(str, raw.get("keep_rest", ()))),
+        follow={str(k): str(v) for k, v in raw.get("follow", {}).items()},
+        auto=bool(raw.get("auto", False)),
     )
+
+
+def merge_maps(base: BoneMap, over: BoneMap) -> BoneMap:
+    """``over`` on top of ``base``: its joints replace (``""`` removes), the rest is joined."""
+    joints = {**base.joints, **over.joints}
+    joints = {j: b for j, b in joints.items() if b}
+    share = {j: c for j, c in {**base.share, **over.share}.items()
+             if joints.get(j) and joints[j] in c}
+    follow = {b: j for b, j in {**base.follow, **over.follow}.items()
+              if b not in joints.values()}
+    keep = frozenset(j for j in base.keep_rest | over.keep_rest if j in joints)
+    return BoneMap(joints, share, keep, follow)
 
 
 @dataclass(frozen=True)
@@ -139,7 +162,7 @@ class RetargetPlan:
     corrections: np.ndarray
 
 
-def _child_joint(joint: str, mapped: dict[str, str]) -> str | None:
+def child_joint(joint: str, mapped: dict[str, str]) -> str | None:
     if joint in _PREFERRED_CHILD and _PREFERRED_CHILD[joint] in mapped:
         return _PREFERRED_CHILD[joint]
     j = JOINT_INDEX[joint]
@@ -148,8 +171,8 @@ def _child_joint(joint: str, mapped: dict[str, str]) -> str | None:
     return kids[0] if kids else None
 
 
-def _is_finger(joint: str) -> bool:
-    return joint.split("_", 1)[-1].rstrip("123") in _FINGERS
+def is_finger(joint: str) -> bool:
+    return joint.split("_", 1)[-1].rstrip("123") in FINGERS
 
 
 def plan_retarget(target: TargetRest, bone_map: BoneMap, rest_joints=None) -> RetargetPlan:
@@ -160,6 +183,8 @@ def plan_retarget(target: TargetRest, bone_map: BoneMap, rest_joints=None) -> Re
     rest = REST_JOINTS if rest_joints is None else np.asarray(rest_joints, dtype=np.float64)
     if rest.shape != (NUM_JOINTS, 3):
         raise InputError(f"rest joints must have shape (55,3), got {rest.shape}")
+    if bone_map.auto:
+        raise InputError("merge an 'auto = true' bone map with the automatic map first")
     mapped = {j: target.index(b) for j, b in bone_map.joints.items()}
     heads = target.matrices[:, :3, 3]
     corr = np.tile(np.eye(3), (NUM_JOINTS, 1, 1))
@@ -169,11 +194,11 @@ def plan_retarget(target: TargetRest, bone_map: BoneMap, rest_joints=None) -> Re
         if name not in mapped or name in bone_map.keep_rest:
             corr[j] = inherit if name not in bone_map.keep_rest else np.eye(3)
             continue
-        if _is_finger(name):
+        if is_finger(name):
             side = name.split("_", 1)[0]
             corr[j] = corr[JOINT_INDEX[f"{side}_wrist"]]
             continue
-        child = _child_joint(name, mapped)
+        child = child_joint(name, mapped)
         if child is None:
             corr[j] = inherit
             continue
@@ -182,7 +207,7 @@ def plan_retarget(target: TargetRest, bone_map: BoneMap, rest_joints=None) -> Re
         if np.linalg.norm(have) < 1e-6:
             raise InputError(f"bones {bone_map.joints[name]!r} and its child share a head")
         corr[j] = axis_angle_to_matrix(rotation_between(have, want))
-    keyed = set(mapped.values())
+    keyed = set(mapped.values()) | {target.index(b) for b in bone_map.follow}
     for chain in bone_map.share.values():
         keyed.update(target.index(b) for b in chain)
     return RetargetPlan(target, bone_map, tuple(sorted(keyed)), corr)
@@ -207,6 +232,7 @@ def world_deltas(plan: RetargetPlan, poses) -> np.ndarray:
     exact = k @ glob @ k.T @ plan.corrections  # (T,55,3,3)
     tgt = plan.target
     by_bone = {tgt.index(b): JOINT_INDEX[j] for j, b in plan.bone_map.joints.items()}
+    by_bone.update({tgt.index(b): JOINT_INDEX[j] for b, j in plan.bone_map.follow.items()})
     in_chain: dict[int, tuple[int, int, tuple[int, ...]]] = {}
     for joint, chain in plan.bone_map.share.items():
         idx = tuple(tgt.index(b) for b in chain)
@@ -258,8 +284,9 @@ def root_locations(
 
     root_rest: (4,4) or (3,3) rest matrix of the root bone (armature space).
     policy: ``in_place`` keeps only the vertical motion (bobbing, crouching) relative to the first
-    frame; ``relative`` keeps the whole path relative to the first frame; ``fixed`` pins the root.
-    scale: target / SMPL-X size (e.g. the ratio of hip heights).
+    frame; ``keep`` (alias ``relative``) keeps the whole path relative to the first frame;
+    ``fixed`` pins the root.
+    scale: target / SMPL-X size (:func:`leg_scale`: the ratio of leg lengths).
     """
     tr = np.asarray(trans, dtype=np.float64)
     if tr.ndim != 2 or tr.shape[1] != 3:
@@ -273,3 +300,4 @@ def root_locations(
         world[:] = 0.0
     rot = np.asarray(root_rest, dtype=np.float64)[:3, :3]
     return world @ rot  # rot.T @ v for each row
+

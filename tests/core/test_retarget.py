@@ -249,3 +249,32 @@ def test_bundled_map_reads_and_bad_maps_fail(tmp_path):
     rest, bone_map = _target()
     with pytest.raises(InputError, match="no bone"):
         plan_retarget(rest, BoneMap({"pelvis": "nope"}, {}, frozenset()))
+
+
+def test_leg_scale_floor_offsets_and_error_on_the_a_pose_target():
+    from paksatalker.core.retarget_quality import (
+        floor_offsets,
+        leg_scale,
+        retarget_error,
+        target_pose,
+    )
+
+    rest, bone_map = _target(seed=11)
+    plan = plan_retarget(rest, bone_map)
+    assert leg_scale(plan) == pytest.approx(1.0, abs=1e-9)  # same legs as SMPL-X's rest
+    poses = np.zeros((3, 55, 3))
+    poses[1:, JOINT_INDEX["left_hip"], 0] = poses[1:, JOINT_INDEX["right_hip"], 0] = -0.5
+    poses[1:, JOINT_INDEX["left_knee"], 0] = poses[1:, JOINT_INDEX["right_knee"], 0] = 1.0
+    poses[2, JOINT_INDEX["left_elbow"], 1] = -1.2
+    q = retarget_rotations(plan, poses)
+    dz = floor_offsets(plan, q)
+    assert dz[0] == pytest.approx(0.0, abs=1e-12) and dz[1] < -0.02  # bent knees: root drops
+    posed = target_pose(plan, q)
+    feet = [rest.index(bone_map.joints[j]) for j in ("left_ankle", "right_ankle")]
+    low = posed[:, feet, 2, 3].min(axis=1) + dz
+    assert np.ptp(np.minimum(low, rest.matrices[feet, 2, 3].min())) < 1e-9
+    err = retarget_error(plan, poses, posed)
+    assert err["all"] < 0.5 and set(err) >= {"arms", "legs", "hands", "spine/head"}
+    trans = np.array([[0.0, 0.9, 0.0], [0.3, 1.0, 0.5]])
+    np.testing.assert_allclose(root_locations(trans, np.eye(4), policy="keep"),
+                               root_locations(trans, np.eye(4), policy="relative"))
