@@ -8,6 +8,11 @@ Blender 4.4+ actions are slotted: curves live in a channelbag per slot
 Ownership: every Action made here carries the custom property :data:`TAG`. Only tagged actions are
 ever replaced or deleted; a user's action that was assigned before is kept (with a fake user so it
 survives saving) and merely unassigned.
+
+NLA (the add-on's editable results): :func:`push_to_nla` moves one of our Actions into a strip
+on a track named :data:`TRACK` and gives the owner its previous (user) action back;
+:func:`remove_our_strips` removes only strips whose Action is ours. NLA tracks, strips and
+markers cannot hold custom properties, so ownership is always decided by the strip's Action.
 """
 
 from __future__ import annotations
@@ -94,3 +99,66 @@ def write_curves(
         points.foreach_set("co", co.ravel())
         points.foreach_set("interpolation", interp)
         curve.update()
+
+
+# --------------------------------------------------------------------------- NLA
+TRACK = "PaksaTalker"
+"""Name of the NLA tracks we make. A strip is ours when its action is (see :func:`is_ours`)."""
+
+
+def active_action(owner: bpy.types.ID) -> tuple[bpy.types.Action | None, object]:
+    """``(action, slot)`` assigned to ``owner`` now (slot is None before Blender 4.4)."""
+    anim = owner.animation_data
+    if anim is None or anim.action is None:
+        return None, None
+    return anim.action, getattr(anim, "action_slot", None)
+
+
+def our_strips(owner: bpy.types.ID) -> list[tuple[bpy.types.NlaTrack, bpy.types.NlaStrip]]:
+    """Every ``(track, strip)`` on ``owner`` whose action we made."""
+    anim = owner.animation_data
+    if anim is None:
+        return []
+    return [(t, s) for t in anim.nla_tracks for s in t.strips if is_ours(s.action)]
+
+
+def remove_our_strips(owner: bpy.types.ID) -> list[bpy.types.Action]:
+    """Remove our strips from ``owner`` (any track), then our tracks left empty, and unassign an
+    active action of ours. A user's strips, tracks and actions are never touched. Returns the
+    actions the removed strips played."""
+    anim = owner.animation_data
+    if anim is None:
+        return []
+    actions = []
+    for track, strip in our_strips(owner):
+        actions.append(strip.action)
+        track.strips.remove(strip)
+    for track in [t for t in anim.nla_tracks if t.name.startswith(TRACK) and not t.strips]:
+        anim.nla_tracks.remove(track)
+    if is_ours(anim.action):
+        actions.append(anim.action)
+        anim.action = None
+    return actions
+
+
+def push_to_nla(owner: bpy.types.ID, action: bpy.types.Action, *, start: int,
+                restore: tuple[bpy.types.Action | None, object] = (None, None)
+                ) -> bpy.types.NlaStrip:
+    """Play ``action`` (ours) on ``owner`` as a strip from frame ``start`` on a new top NLA track
+    named :data:`TRACK`, and give ``owner`` back the active action it had before (``restore``,
+    from :func:`active_action`; a user's action keeps evaluating on top, as Blender does)."""
+    anim = owner.animation_data or owner.animation_data_create()
+    slot = getattr(anim, "action_slot", None) if anim.action is action else None
+    if anim.action is action:
+        anim.action = None
+    track = anim.nla_tracks.new()
+    track.name = TRACK
+    strip = track.strips.new(action.name, int(start), action)
+    if _SLOTTED and action.slots:
+        strip.action_slot = slot if slot is not None else action.slots[0]
+    user_action, user_slot = restore
+    if user_action is not None and not is_ours(user_action):
+        anim.action = user_action
+        if user_slot is not None and hasattr(anim, "action_slot"):
+            anim.action_slot = user_slot
+    return strip
