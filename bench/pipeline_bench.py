@@ -44,17 +44,18 @@ def _stage_timer():
     return marks, on_step
 
 
-def bench_generate():
+def bench_generate(speech_backend: str):
     from paksatalker.core import pipeline
-    from paksatalker.core.settings import GenerateSettings
+    from paksatalker.core.settings import GenerateSettings, SpeechSettings
 
     marks, on_step = _stage_timer()
     t0 = time.perf_counter()
-    perf = pipeline.generate(SCRIPT, GenerateSettings(fps=30), on_step)
+    settings = GenerateSettings(fps=30, speech=SpeechSettings(backend=speech_backend, cache=False))
+    perf = pipeline.generate(SCRIPT, settings, on_step)
     total = time.perf_counter() - t0
     dur = perf.speech.duration
-    print(f"script: {len(SCRIPT.split())} words -> {dur:.1f} s of speech, {perf.frames} frames "
-          "at 30 fps")
+    print(f"speech backend {speech_backend}: {len(SCRIPT.split())} words -> {dur:.1f} s of "
+          f"speech, {perf.frames} frames at 30 fps")
     for stage in ("script", "speech", "face", "body"):
         s = marks.get(stage, 0.0)
         print(f"  {stage:<7} {s:7.3f} s   {dur / s if s else float('inf'):9.1f}x real time")
@@ -122,11 +123,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=2, help="timed frames per engine after the first")
     ap.add_argument("--engines", default="workbench,eevee,cycles")
+    ap.add_argument("--speech", default="espeak,kokoro",
+                    help="speech backends to time, side by side (the first feeds the renders)")
     args = ap.parse_args()
     os.environ.setdefault("MESA_SHADER_CACHE_DIR",
                           str(Path.home() / ".cache" / "paksatalker" / "mesa"))
     print(f"PaksaTalker pipeline benchmark ({os.cpu_count()} CPUs)")
-    perf = bench_generate()
+    perfs = [bench_generate(b) for b in args.speech.split(",") if b]
+    perf = perfs[0]
     bench_blender(perf, [e for e in args.engines.split(",") if e], args.frames)
 
 

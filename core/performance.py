@@ -123,11 +123,13 @@ def check_output_dir(path: Path) -> None:
 
 # --------------------------------------------------------------------------- load
 def load(path: str | os.PathLike, *, audio_path: str | os.PathLike | None = None,
-         fps: float | None = None) -> Performance:
+         fps: float | None = None, body_settings=None) -> Performance:
     """Load our Performance npz or an EMAGE/BEAT2 SMPL-X npz (+ its WAV).
 
     ``audio_path`` overrides the WAV (needed for EMAGE files that name none and have no WAV of the
-    same stem). With ``fps`` the motion is resampled to that rate. The motion is trimmed or held
+    same stem). With ``fps`` the motion is resampled to that rate. With ``body_settings`` (a
+    :class:`~.settings.BodySettings`), EMAGE/BEAT2 motion gets its root drift fixed, its ends
+    blended into our idle and its feet locked as they say; without, it loads exactly as stored. The motion is trimmed or held
     at its last frame so that it covers the audio exactly (``frame_count(duration, fps)`` frames).
     """
     path = Path(path)
@@ -175,6 +177,10 @@ def load(path: str | os.PathLike, *, audio_path: str | os.PathLike | None = None
             expr = np.asarray(expr, np.float32) if expr is not None else None
             if expr is not None and expr.shape != (t, 100):
                 expr = _fit_expressions(expr, t, path)
+            if body_settings is not None:
+                from .body.emage import prepare
+
+                body = prepare(body, body_settings)
             face = face_from_jaw(body, expressions=expr)
             perf = Performance(Speech(samples, sr), face, body, source="emage")
     except DataError as e:

@@ -23,10 +23,15 @@ MAX_TEXT_CHARS = 20_000
 # --------------------------------------------------------------------------- script
 @dataclass(frozen=True)
 class Cue:
-    """A gesture/head cue such as ``*nod*``; ``char_index`` is its offset in the segment text."""
+    """A gesture/head cue such as ``*nod*`` or ``*point left*``.
+
+    ``name`` is the first word (lower case), ``args`` the rest (``("left",)``, ``("3",)``);
+    ``char_index`` is its offset in the segment text.
+    """
 
     name: str
     char_index: int = 0
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,28 @@ class Segment:
     intensity: float = 1.0
     cues: tuple[Cue, ...] = ()
     pause_after: float = 0.0
+    rate: float = 1.0
+    """Speaking-rate factor from markup (``[rate 1.2]``, ``[emph]``), 0.5..2."""
+    pitch: float = 0.0
+    """Pitch offset in semitones from markup (``[pitch +2]``), -12..12."""
+    volume: float = 1.0
+    """Gain factor from markup (``[volume 0.8]``), 0..4."""
+    emotion2: str = ""
+    """Optional second emotion blended with the first (``[happy 0.6 + surprised 0.3]``)."""
+    intensity2: float = 0.0
+    """Intensity 0..1 of ``emotion2`` (0 when there is none)."""
 
     def __post_init__(self) -> None:
         if self.emotion not in EMOTIONS:
             raise DataError(f"unknown emotion {self.emotion!r}; known: {', '.join(EMOTIONS)}")
+        if self.emotion2 and self.emotion2 not in EMOTIONS:
+            raise DataError(f"unknown emotion {self.emotion2!r}; known: {', '.join(EMOTIONS)}")
+        if not 0.0 <= self.intensity2 <= 1.0 or (self.intensity2 and not self.emotion2):
+            raise DataError(f"second emotion intensity must be in 0..1 and needs emotion2, "
+                            f"got {self.intensity2} for {self.emotion2!r}")
+        if not (0.5 <= self.rate <= 2.0 and -12 <= self.pitch <= 12 and 0 <= self.volume <= 4):
+            raise DataError(f"segment tone out of range: rate {self.rate} (0.5..2), pitch "
+                            f"{self.pitch} (-12..12 semitones), volume {self.volume} (0..4)")
         if not 0.0 <= self.intensity <= 1.0:
             raise DataError(f"emotion intensity must be in 0..1, got {self.intensity}")
         if self.pause_after < 0:

@@ -145,3 +145,16 @@ def test_save_refuses_bad_targets_and_leaves_nothing(tmp_path):
     with pytest.raises(OutputError):
         P.save(perf, tmp_path / "p.txt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_emage_npz_is_prepared_when_body_settings_are_given(tmp_path):
+    from paksatalker.core.settings import BodySettings
+
+    path, poses = _emage_file(tmp_path)
+    raw = P.load(path)
+    prepared = P.load(path, body_settings=BodySettings())
+    assert prepared.frames == raw.frames and prepared.source == "emage"
+    # blended into our idle at the start: the first frame is no longer the file's
+    first = np.abs(prepared.body.poses[0] - raw.body.poses[0]).max()
+    assert first > 1e-3
+    assert np.isfinite(prepared.body.poses).all()
