@@ -44,7 +44,7 @@ def rig_avatar(armature: bpy.types.Object) -> Avatar:
     automatically, as for imported avatars)."""
     if armature.get(AVATAR_TAG) in ("bundled", True):
         return Avatar.from_armature(armature)
-    from ..rigs.import_avatar import ImportedAvatar, resolve_map
+    from ..rigs.import_avatar import ImportedAvatar, deformed_by, resolve_map
     from ..rigs.retarget import REST_BASIS, store_rest_basis
 
     names = [b.name for b in armature.data.bones]
@@ -54,7 +54,7 @@ def rig_avatar(armature: bpy.types.Object) -> Avatar:
     except InputError as err:
         raise InputError(f"{armature.name}: {err}") from None
     meshes = [o for o in bpy.context.scene.objects
-              if o.type == "MESH" and _deformed_by(o, armature)]
+              if o.type == "MESH" and deformed_by(o, armature)]
     if not meshes:
         raise InputError(f"{armature.name}: no mesh follows this armature")
     if REST_BASIS not in armature:
@@ -68,15 +68,6 @@ def rig_avatar(armature: bpy.types.Object) -> Avatar:
                           report=auto.report(), source=armature.name)
 
 
-def _deformed_by(obj, arm) -> bool:
-    if any(m.type == "ARMATURE" and m.object is arm for m in obj.modifiers):
-        return True
-    parent = obj.parent
-    while parent is not None:
-        if parent is arm:
-            return True
-        parent = parent.parent
-    return False
 
 
 def target_avatar(p, context, *, betas=None) -> tuple[Avatar, bool]:

@@ -14,7 +14,6 @@ Files load with ``allow_pickle=False``: no object arrays are written or read.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from . import audio
 from .errors import DataError, InputError, OutputError
 from .names import ARKIT_52, ARKIT_INDEX, JOINT_INDEX, NUM_JOINTS, VISEMES
+from .paths import atomic_file
 from .rotations import (
     axis_angle_to_quaternion,
     compose_axis_angle,
@@ -101,14 +101,8 @@ def save(perf: Performance, path: str | os.PathLike) -> tuple[Path, Path]:
     }
     check_output_dir(path)
     audio.write_wav(wav, sp.samples, sp.sample_rate)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
     return path, wav
 
 
@@ -129,8 +123,9 @@ def load(path: str | os.PathLike, *, audio_path: str | os.PathLike | None = None
     ``audio_path`` overrides the WAV (needed for EMAGE files that name none and have no WAV of the
     same stem). With ``fps`` the motion is resampled to that rate. With ``body_settings`` (a
     :class:`~.settings.BodySettings`), EMAGE/BEAT2 motion gets its root drift fixed, its ends
-    blended into our idle and its feet locked as they say; without, it loads exactly as stored. The motion is trimmed or held
-    at its last frame so that it covers the audio exactly (``frame_count(duration, fps)`` frames).
+    blended into our idle and its feet locked as they say; without, it loads exactly as stored.
+    The motion is trimmed or held at its last frame so that it covers the audio exactly
+    (``frame_count(duration, fps)`` frames).
     """
     path = Path(path)
     if not path.is_file():

@@ -16,13 +16,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import BackendError, OutputError
+from ..core.paths import atomic_file
 from .jobs import Job, Shot
 
 MANIFEST = "manifest.json"
@@ -201,18 +201,8 @@ def drop_stale_work(f: ShotFiles) -> None:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    os.close(fd)
-    shutil.copyfile(src, tmp)
-    _readable(tmp)
-    os.replace(tmp, dst)
-
-
-def _readable(path) -> None:
-    """Give a file made by mkstemp (mode 0600) the usual permissions (0666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    with atomic_file(dst) as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out)
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -244,11 +234,8 @@ def read_manifest(job: Job) -> dict:
 def write_manifest(job: Job, manifest: dict) -> None:
     job.output.mkdir(parents=True, exist_ok=True)
     manifest["job"] = str(job.path)
-    fd, tmp = tempfile.mkstemp(dir=job.output, prefix=".manifest.", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_file(job.output / MANIFEST, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
-    _readable(tmp)
-    os.replace(tmp, job.output / MANIFEST)
 
 
 def is_done(job: Job, shot: Shot, manifest: dict) -> bool:

@@ -131,7 +131,7 @@ def import_avatar(path: str | Path, *, bone_map: str | Path | None = None,
         if isinstance(err, InputError):
             raise InputError(f"{src.name}: {err}") from None
         raise
-    meshes = [o for o in objects if o.type == "MESH" and _deformed_by(o, arm)]
+    meshes = [o for o in objects if o.type == "MESH" and deformed_by(o, arm)]
     if not meshes:
         _remove(coll)
         raise InputError(f"{src.name}: no mesh follows the armature {arm.name!r}")
@@ -187,7 +187,8 @@ def _import_into(src: Path, coll: bpy.types.Collection) -> list[bpy.types.Object
     return [o for o in new if coll in o.users_collection]
 
 
-def _deformed_by(obj: bpy.types.Object, arm: bpy.types.Object) -> bool:
+def deformed_by(obj: bpy.types.Object, arm: bpy.types.Object) -> bool:
+    """True when ``arm`` deforms ``obj`` (an Armature modifier) or is one of its parents."""
     if any(m.type == "ARMATURE" and m.object is arm for m in obj.modifiers):
         return True
     parent = obj.parent

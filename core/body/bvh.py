@@ -13,7 +13,6 @@ rotations themselves. Hand rotations are written as stored (relative to the MANO
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..names import JOINT_INDEX, NUM_JOINTS, SMPLX_JOINTS, SMPLX_PARENTS
+from ..paths import atomic_file
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from ..types import BodyTrack
 from .skeleton import REST_JOINTS
@@ -105,14 +105,8 @@ def write_bvh(body: BodyTrack, path: str | os.PathLike, *, fps: float | None = N
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="ascii") as f:
+        f.write(text)
 
 
 @dataclass(frozen=True)

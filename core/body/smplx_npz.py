@@ -16,13 +16,13 @@ No object arrays: the file loads with ``np.load(allow_pickle=False)``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError, OutputError
 from ..names import NUM_JOINTS
+from ..paths import atomic_file
 from ..types import BodyTrack
 
 
@@ -62,14 +62,8 @@ def write_smplx_npz(body: BodyTrack, path: str | os.PathLike, *,
     if not path.parent.is_dir():
         raise OutputError(f"{path}: the folder {path.parent} does not exist")
     arrays = smplx_arrays(body, expressions, gender)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
     return path
 
 

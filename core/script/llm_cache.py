@@ -17,12 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..paths import cache_dir
+from ..paths import atomic_file, cache_dir
 
 
 def cache_key(model: str, messages: Sequence[dict[str, str]], params: dict[str, Any]) -> str:
@@ -35,14 +34,8 @@ def cache_key(model: str, messages: Sequence[dict[str, str]], params: dict[str, 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 class LLMCache:
