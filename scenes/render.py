@@ -1,17 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Render a scene to PNG frames, then to MP4 (H.264 + AAC) through Blender's own FFmpeg.
+"""Render a scene to frames, then to a video through Blender's own FFmpeg.
 
-Frames are rendered one at a time into ``frame_000001.png``...; each is written to a temporary
-name and renamed, so an interrupted render resumes by skipping the complete frames already there.
-The MP4 is muxed by a throw-away scene whose sequencer holds the frames and the WAV, written to a
-temporary file beside the output and renamed: nothing appears at the output path on failure.
+Frames are rendered one at a time into ``frame_000001.png`` (or ``.exr``); each is written to a
+temporary name and renamed, so an interrupted render resumes by skipping the complete frames
+already there, and the video made from them is the same. With Cycles, a static camera and a
+static background, :mod:`.fast` renders the background once and only the character per frame.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import struct
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,19 +19,33 @@ from pathlib import Path
 
 import bpy
 
-from ..core.errors import InputError, OutputError
+from ..core.errors import InputError
+from . import fast
+from .output import (
+    FRAME_PATTERN,
+    FRAME_PATTERNS,
+    VIDEO_FORMATS,
+    _audio,
+    _fps,
+    check_output,
+    encode_video,
+    frame_complete,
+    frame_file_format,
+    no_stamp_metadata,
+    output_kind,
+)
+
+__all__ = ["FRAME_PATTERN", "RenderSettings", "check_output", "configure", "encode_video",
+           "output_kind", "render", "render_frames"]
 
 ENGINES = ("eevee", "cycles", "workbench")
 _DEFAULT_SAMPLES = {"eevee": 8, "cycles": 8, "workbench": 1}
 _WORKBENCH_AA = ("5", "8", "11", "16", "32")
-FRAME_PATTERN = "frame_{:06d}.png"
+THREADS_ENV = "PAKSATALKER_THREADS"
+"""Render threads for this process (set by ``--workers`` for its children); unset: all cores."""
 
 Progress = Callable[[int, int], None]
-
-
-def output_kind(path: str | os.PathLike) -> str:
-    """``"mp4"`` for a ``.mp4`` path, else ``"png"`` (the path is a folder of frames)."""
-    return "mp4" if Path(path).suffix.lower() == ".mp4" else "png"
+FrameHook = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -46,9 +60,21 @@ class RenderSettings:
     frames: tuple[int, int] | None = None
     """First and last frame (1-based, inclusive) to render; None renders all."""
     output: Path = Path("out/render.mp4")
-    """``.mp4``: a video; any other path: a folder of PNG frames."""
+    """``.mp4`` (H.264 + AAC) or ``.mov`` (ProRes): a video; ``*.exr``: a folder of EXR frames;
+    any other path: a folder of PNG frames."""
     denoise: bool = True
     """Cycles only: OpenImageDenoise after sampling."""
+    fast: bool = True
+    """Cycles: background once + character-only crops when camera and background are static."""
+    adaptive: bool = True
+    """Cycles: adaptive sampling (stops converged pixels early; the same maximum samples)."""
+    persistent: bool = True
+    """Keep scene data between frames (Cycles)."""
+    layers: bool = False
+    """Also write the character alone (RGBA PNG per frame) and the background (EXR) beside the
+    output, in ``<output>_layers/``."""
+    workers: int = 1
+    """Processes to shard the frames over (see :mod:`.workers`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", Path(self.output))
@@ -57,13 +83,15 @@ class RenderSettings:
         res = tuple(self.resolution)
         if len(res) != 2 or not all(isinstance(v, int) and 16 <= v <= 16384 for v in res):
             raise InputError(f"resolution must be two whole numbers 16..16384, got {res!r}")
-        if self.kind == "mp4" and any(v % 2 for v in res):
-            raise InputError(f"H.264 video needs an even width and height, got {res[0]}x{res[1]}")
+        if self.kind in VIDEO_FORMATS and any(v % 2 for v in res):
+            raise InputError(f"video needs an even width and height, got {res[0]}x{res[1]}")
         object.__setattr__(self, "resolution", res)
         if not 1 <= self.fps <= 120:
             raise InputError(f"fps must be 1..120, got {self.fps}")
         if self.samples is not None and not (isinstance(self.samples, int) and self.samples >= 1):
             raise InputError(f"samples must be a whole number >= 1, got {self.samples!r}")
+        if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
+            raise InputError(f"workers must be 1..64, got {self.workers!r}")
         if self.frames is not None:
             frames = tuple(self.frames)
             if not (len(frames) == 2 and all(isinstance(f, int) for f in frames)) or not (
@@ -76,7 +104,12 @@ class RenderSettings:
 
     @property
     def kind(self) -> str:
+        """``mp4``, ``mov``, ``png`` or ``exr``, from the output's suffix."""
         return output_kind(self.output)
+
+    @property
+    def frame_kind(self) -> str:
+        return "exr" if self.kind == "exr" else "png"
 
 
 def _engine_id(engine: str) -> str:
@@ -100,14 +133,11 @@ def _shader_cache() -> None:
     os.environ["MESA_SHADER_CACHE_DIR"] = str(folder)
 
 
-def _fps(fps: float) -> tuple[int, float]:
-    """Blender's (fps, fps_base) for a possibly fractional rate (29.97 -> 30 / 1.001)."""
-    whole = max(1, round(fps))
-    return whole, whole / fps
-
-
 def configure(scene: bpy.types.Scene, settings: RenderSettings, frame_count: int) -> None:
-    """Engine, samples, resolution at 100 %, fps, frame range 1..frame_count, AgX, PNG frames."""
+    """Engine, samples, resolution at 100 %, fps, frame range 1..frame_count, frame files.
+
+    Colour management and the compositor belong to the scene (:mod:`.post`) and are kept.
+    """
     if frame_count < 1:
         raise InputError(f"nothing to render: {frame_count} frames")
     if settings.frames is not None and settings.frames[1] > frame_count:
@@ -122,19 +152,18 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, frame_count: int
     scene.frame_start, scene.frame_end = 1, frame_count
     r.use_sequencer = False
     r.use_file_extension = True
-    if hasattr(r.image_settings, "media_type"):  # 5.0: the file format list depends on it
-        r.image_settings.media_type = "IMAGE"
-    r.image_settings.file_format = "PNG"
-    r.image_settings.color_mode = "RGBA" if r.film_transparent else "RGB"
-    r.image_settings.color_depth = "8"
-    r.image_settings.compression = 15
-    scene.view_settings.view_transform = "AgX"
-    scene.view_settings.look = "None"
-    scene.view_settings.exposure = 0.0
-    scene.view_settings.gamma = 1.0
+    threads = os.environ.get(THREADS_ENV, "")
+    r.threads_mode = "FIXED" if threads.isdigit() else "AUTO"
+    if threads.isdigit():
+        r.threads = max(1, int(threads))
+    frame_file_format(scene, settings.frame_kind)
+    no_stamp_metadata(r)
+    if scene.view_settings.view_transform not in ("AgX", "Filmic", "Standard", "Raw"):
+        scene.view_settings.view_transform = "AgX"
     samples = settings.samples or _DEFAULT_SAMPLES[settings.engine]
+    r.use_persistent_data = settings.persistent
     if settings.engine == "cycles":
-        _cycles(scene, samples, settings.denoise)
+        _cycles(scene, samples, settings.denoise, settings.adaptive)
     elif settings.engine == "eevee":
         scene.eevee.taa_render_samples = samples
         scene.eevee.use_shadows = True
@@ -142,17 +171,18 @@ def configure(scene: bpy.types.Scene, settings: RenderSettings, frame_count: int
         _workbench(scene, samples)
 
 
-def _cycles(scene: bpy.types.Scene, samples: int, denoise: bool) -> None:
+def _cycles(scene: bpy.types.Scene, samples: int, denoise: bool, adaptive: bool) -> None:
     c = scene.cycles
     c.device = "CPU"
     c.samples = samples
-    c.use_adaptive_sampling = False
+    c.use_adaptive_sampling = adaptive
+    c.adaptive_threshold = 0.02
+    c.adaptive_min_samples = 0
     c.use_denoising = denoise
     c.denoiser = "OPENIMAGEDENOISE"
     # Trusting the albedo and normal passes skips denoising them too: ~4x less denoise time.
     c.denoising_prefilter = "FAST"
     c.max_bounces, c.diffuse_bounces, c.glossy_bounces = 8, 3, 3
-    scene.render.use_persistent_data = True
 
 
 def _workbench(scene: bpy.types.Scene, samples: int) -> None:
@@ -174,23 +204,6 @@ def _workbench(scene: bpy.types.Scene, samples: int) -> None:
     s.show_shadows = True
     s.shadow_intensity = 0.4
     s.show_specular_highlight = True
-    s.show_cavity = False
-
-
-def _png_size(path: Path) -> tuple[int, int] | None:
-    """Width and height of a complete PNG file (signature, IHDR and a final IEND), else None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(24)
-            f.seek(-12, os.SEEK_END)
-            tail = f.read(12)
-    except OSError:
-        return None
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
-    if tail[4:8] != b"IEND":
-        return None
-    return struct.unpack(">II", head[16:24])
 
 
 def render_frames(
@@ -199,24 +212,29 @@ def render_frames(
     frames_dir: str | os.PathLike,
     *,
     progress: Progress | None = None,
+    hook: FrameHook | None = None,
 ) -> list[Path]:
-    """Render the frame range to ``frames_dir/frame_NNNNNN.png``, one frame at a time.
+    """Render the frame range to ``frames_dir/frame_NNNNNN.png`` (``.exr``), one at a time.
 
-    Frames already there, complete and of the right size are kept (resume). ``progress(done,
-    total)`` is called after each frame. Call :func:`configure` first.
+    Frames already there and complete are kept (resume). ``hook(frame)`` runs after the frame is
+    set and before it renders; ``progress(done, total)`` after each frame. Call
+    :func:`configure` first.
     """
     folder = Path(frames_dir)
     folder.mkdir(parents=True, exist_ok=True)
     first, last = settings.frames or (scene.frame_start, scene.frame_end)
     total = last - first + 1
+    pattern = FRAME_PATTERNS[settings.frame_kind]
     paths = []
     saved = scene.render.filepath, scene.frame_current
     try:
         for done, frame in enumerate(range(first, last + 1), start=1):
-            path = folder / FRAME_PATTERN.format(frame)
-            if _png_size(path) != settings.resolution:
-                partial = path.with_name(f".{path.stem}.partial.png")
+            path = folder / pattern.format(frame)
+            if not frame_complete(path, settings.resolution):
+                partial = path.with_name(f".{path.stem}.partial{path.suffix}")
                 scene.frame_set(frame)
+                if hook is not None:
+                    hook(frame)
                 scene.render.filepath = str(partial)
                 bpy.ops.render.render(write_still=True, scene=scene.name)
                 os.replace(partial, path)
@@ -229,144 +247,19 @@ def render_frames(
     return paths
 
 
-def check_output(path: str | os.PathLike) -> Path:
-    """Make sure ``path`` can be written (a ``.mp4`` file, else a folder); return it absolute.
-
-    The folder that holds the output must exist (a PNG output folder itself is created), so a
-    typo in a path fails at once instead of after the render. Raises :class:`OutputError`.
-    """
-    out = Path(path).expanduser().absolute()
-    folder = out.parent if output_kind(out) == "mp4" else out
-    if output_kind(out) == "mp4" and out.is_dir():
-        raise OutputError(f"output {out} is a folder; give a file name ending in .mp4")
-    if not out.parent.is_dir():
-        raise OutputError(f"cannot write {out}: the folder {out.parent} does not exist")
-    try:
-        folder.mkdir(exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
-    return out
+def fast_applies(scene: bpy.types.Scene, settings: RenderSettings) -> bool:
+    """The fast path is on, the engine is Cycles, and nothing but the character moves."""
+    cam = scene.camera
+    moving_camera = cam is not None and cam.animation_data is not None and (
+        cam.animation_data.action is not None)
+    movie = scene.compositing_node_group is not None and any(
+        n.bl_idname == "CompositorNodeImage" and n.image is not None and n.image.source == "MOVIE"
+        for n in scene.compositing_node_group.nodes)
+    return settings.fast and settings.engine == "cycles" and not moving_camera and not movie
 
 
-def _frame_numbers(folder: Path) -> list[int]:
-    numbers = []
-    for p in folder.glob("frame_*.png"):
-        digits = p.stem.removeprefix("frame_")
-        if digits.isdigit():
-            numbers.append(int(digits))
-    return sorted(numbers)
-
-
-def _audio(path: Path) -> tuple[float, int]:
-    """Duration in seconds and channel count of an audio file, read by Blender's audio library."""
-    import aud
-
-    if not path.is_file():
-        raise InputError(f"audio file not found: {path}")
-    try:
-        sound = aud.Sound(str(path))
-        rate, channels = sound.specs
-        samples = sound.length
-    except Exception as err:  # aud raises its own error types
-        raise InputError(f"cannot read audio {path}: {err}") from err
-    if rate <= 0 or samples <= 0:
-        raise InputError(f"audio {path} is empty")
-    return samples / rate, int(channels)
-
-
-def encode_video(
-    frames_dir: str | os.PathLike,
-    audio_wav: str | os.PathLike | None,
-    out_path: str | os.PathLike,
-    fps: float,
-    resolution: tuple[int, int],
-) -> Path:
-    """Mux ``frame_NNNNNN.png`` (a contiguous run) and the WAV into an H.264 + AAC MP4.
-
-    Audio time 0 is the start of frame 1, so a run starting later gets the matching piece of the
-    audio. Without audio the video is silent. Returns the written path.
-    """
-    if any(v % 2 for v in resolution):
-        raise InputError(f"H.264 video needs an even width and height, got {resolution}")
-    folder = Path(frames_dir)
-    numbers = _frame_numbers(folder)
-    if not numbers:
-        raise InputError(f"no frame_*.png files in {folder}")
-    first, last = numbers[0], numbers[-1]
-    if last - first + 1 != len(numbers):
-        raise InputError(f"frames in {folder} are not contiguous ({first}..{last}, some missing)")
-    first_path = folder / FRAME_PATTERN.format(first)
-    if _png_size(first_path) != tuple(resolution):
-        raise InputError(f"{first_path.name} is not a {resolution[0]}x{resolution[1]} PNG")
-    channels = 0
-    if audio_wav is not None:
-        seconds, channels = _audio(Path(audio_wav))
-        audio_frames = seconds * fps
-        if last > math.ceil(audio_frames - 1e-6) + 1 or (first == 1 and last < audio_frames - 1):
-            raise InputError(
-                f"frames {first}..{last} do not match {seconds:.3f} s of audio at {fps} fps"
-            )
-    out = check_output(out_path)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".mp4")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    scene = bpy.data.scenes.new("PT_Encode")
-    sounds = set(bpy.data.sounds)
-    try:
-        _encode_scene(scene, folder, numbers, resolution, fps)
-        if audio_wav is not None:
-            strips = _strips(scene.sequence_editor)
-            strips.new_sound("audio", str(Path(audio_wav).absolute()), 2, 2 - first)
-            scene.render.ffmpeg.audio_codec = "AAC"
-            scene.render.ffmpeg.audio_channels = "MONO" if channels == 1 else "STEREO"
-        scene.render.filepath = str(tmp)
-        bpy.ops.render.render(animation=True, scene=scene.name)
-        if tmp.stat().st_size == 0:
-            raise OutputError(f"Blender wrote no video to {tmp}")
-        os.replace(tmp, out)
-    finally:
-        bpy.data.scenes.remove(scene)
-        for sound in set(bpy.data.sounds) - sounds:
-            bpy.data.sounds.remove(sound)
-        tmp.unlink(missing_ok=True)
-    return out
-
-
-def _strips(editor):
-    """The sequencer's top-level strips (``.strips`` in 5.0, ``.sequences`` in 4.2)."""
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
-
-
-def _encode_scene(scene, folder: Path, numbers: list[int], resolution, fps: float) -> None:
-    r = scene.render
-    r.resolution_x, r.resolution_y = resolution
-    r.resolution_percentage = 100
-    r.fps, r.fps_base = _fps(fps)
-    scene.frame_start, scene.frame_end = 1, len(numbers)
-    # The frames already went through the view transform: pass them through untouched.
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
-    r.use_sequencer = True
-    names = [FRAME_PATTERN.format(n) for n in numbers]
-    strips = _strips(scene.sequence_editor_create())
-    strip = strips.new_image("frames", str((folder / names[0]).absolute()), 1, 1)
-    for name in names[1:]:
-        strip.elements.append(name)
-    if hasattr(r.image_settings, "media_type"):
-        r.image_settings.media_type = "VIDEO"
-    r.image_settings.file_format = "FFMPEG"
-    r.use_file_extension = False
-    ff = r.ffmpeg
-    ff.format = "MPEG4"
-    ff.codec = "H264"
-    ff.constant_rate_factor = "HIGH"
-    ff.ffmpeg_preset = "GOOD"
-    ff.gopsize = max(1, round(fps))
-    ff.audio_codec = "NONE"
-    ff.audio_mixrate = 48000
-    ff.audio_bitrate = 192
+def _layers_dir(out: Path) -> Path:
+    return out.with_name(f"{out.stem if out.suffix else out.name}_layers")
 
 
 def render(
@@ -377,11 +270,11 @@ def render(
     work_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Render ``scene`` to ``settings.output``: an MP4 with the audio, or a folder of PNG frames.
+    """Render ``scene`` to ``settings.output``: a video with the audio, or a folder of frames.
 
     Frames count from 1, where the audio starts: ``ceil(audio seconds * fps)`` frames when audio
-    is given, else up to the scene's last frame. MP4 frames go to ``work_dir/frames`` (kept, so a
-    rerun resumes) or to a temporary folder.
+    is given, else up to the scene's last frame. Video frames go to ``work_dir/frames`` (kept, so
+    a rerun resumes) or to a temporary folder.
     """
     out = check_output(settings.output)
     if audio_wav is not None:
@@ -390,16 +283,38 @@ def render(
     else:
         count = scene.frame_end
     configure(scene, settings, count)
-    if settings.kind == "png":
-        render_frames(scene, settings, out, progress=progress)
-        return out
-    if work_dir is not None:
-        frames_dir = Path(work_dir) / "frames"
-        keep = set(render_frames(scene, settings, frames_dir, progress=progress))
+    video = settings.kind in VIDEO_FORMATS
+    alpha = scene.render.film_transparent
+    if video:
+        frames_dir = Path(work_dir) / "frames" if work_dir is not None else None
+    else:
+        frames_dir = out
+    with tempfile.TemporaryDirectory(prefix="paksatalker-frames-") as tmp:
+        frames_dir = frames_dir or Path(tmp)
+        hook = None
+        layers = _layers_dir(out) if settings.layers else None
+        crop = fast_applies(scene, settings)
+        if crop or layers is not None:
+            hook = fast.prepare(scene, frames_dir, crop=crop,
+                                layer_dir=layers / "avatar" if layers else None)
+        try:
+            keep = set(render_frames(scene, settings, frames_dir, progress=progress, hook=hook))
+        finally:
+            fast.restore(scene)
+        if layers is not None:
+            _copy_background(frames_dir, layers)
+        if not video:
+            return out
         for stale in frames_dir.glob("frame_*.png"):
             if stale not in keep:
                 stale.unlink()
-        return encode_video(frames_dir, audio_wav, out, settings.fps, settings.resolution)
-    with tempfile.TemporaryDirectory(prefix="paksatalker-frames-") as tmp:
-        render_frames(scene, settings, tmp, progress=progress)
-        return encode_video(tmp, audio_wav, out, settings.fps, settings.resolution)
+        return encode_video(frames_dir, audio_wav, out, settings.fps, settings.resolution,
+                            alpha=alpha)
+
+
+def _copy_background(frames_dir: Path, layers: Path) -> None:
+    """Put the once-rendered background EXR in the layers folder as ``background.exr``."""
+    found = sorted(frames_dir.glob(".background-*.exr"), key=lambda p: p.stat().st_mtime)
+    if found:
+        layers.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found[-1], layers / "background.exr")

@@ -194,8 +194,8 @@ def test_each_engine_renders_the_character(tmp_path, empty_scene, engine, sample
     differs = np.abs(rgb[rows, cols] - sides[rows, None]).max(axis=-1) > 0.08
     assert differs.mean() > 0.6  # the character fills the centre
     centre, sides = rgb[rows, cols].reshape(-1, 3).mean(axis=0), sides.mean(axis=0)
-    # The blue shirt and the skin stand out from the grey background.
-    assert centre[2] - centre[0] > sides[2] - sides[0] + 0.03
+    # The blue shirt and the skin stand out from the grey background (under Kelvin-warm keys).
+    assert centre[2] - centre[0] > sides[2] - sides[0] + 0.02
 
 
 @pytest.mark.slow

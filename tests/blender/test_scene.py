@@ -33,8 +33,18 @@ def _human(height: float):
     return (0.0, -0.1 * s, 1.59 * s), ((-0.25 * s, -0.15 * s, 0.0), (0.25 * s, 0.15 * s, 1.7 * s))
 
 
+def _instance(mat):
+    """The material's node-group node (its inputs hold the material's own values)."""
+    return next(n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeGroup")
+
+
+def _group(mat):
+    """The shader node group a material instances."""
+    return _instance(mat).node_tree
+
+
 def _principled(mat):
-    return next(n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    return next(n for n in _group(mat).nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
 
 
 # Materials -------------------------------------------------------------------------------------
@@ -63,29 +73,46 @@ def test_skin_scatters_and_varies():
     assert bsdf.inputs["Subsurface Weight"].default_value > 0.5
     radius = bsdf.inputs["Subsurface Radius"].default_value
     assert radius[0] > radius[1] > radius[2]  # red scatters furthest
-    assert radius[0] * bsdf.inputs["Subsurface Scale"].default_value < 0.02  # millimetres, not cm
+    assert bsdf.inputs["Subsurface Scale"].is_linked  # from the group's input
+    scale = _group(mat).interface.items_tree["Subsurface Scale"].default_value
+    assert radius[0] * scale < 0.02  # millimetres, not cm
     assert bsdf.inputs["Base Color"].is_linked and bsdf.inputs["Roughness"].is_linked
     assert bsdf.inputs["Normal"].is_linked
-    assert any(n.bl_idname == "ShaderNodeTexNoise" for n in mat.node_tree.nodes)
+    assert any(n.bl_idname == "ShaderNodeTexNoise" for n in _group(mat).nodes)
     assert tuple(mat.diffuse_color)[:3] == pytest.approx((0.7, 0.5, 0.4))
 
 
 def test_eye_uses_object_coordinates_and_a_wet_coat():
     mat = materials.eye_material(iris_color=(0.3, 0.2, 0.1))
-    coords = next(n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeTexCoord")
+    coords = next(n for n in _group(mat).nodes if n.bl_idname == "ShaderNodeTexCoord")
     assert coords.outputs["Object"].is_linked
     bsdf = _principled(mat)
     assert bsdf.inputs["Coat Weight"].default_value >= 0.9
-    assert bsdf.inputs["Coat Roughness"].default_value < 0.1
+    assert bsdf.inputs["Coat Roughness"].is_linked
+    assert _instance(mat).inputs["Wetness Roughness"].default_value < 0.1
 
 
 def test_cloth_and_hair_have_sheen_and_bump():
-    cloth = _principled(materials.cloth_material("PT_Coat", (0.2, 0.2, 0.2), roughness=0.6))
+    coat = materials.cloth_material("PT_Coat", (0.2, 0.2, 0.2), roughness=0.6)
+    cloth = _principled(coat)
     assert cloth.inputs["Sheen Weight"].default_value > 0.2
-    assert cloth.inputs["Roughness"].default_value == pytest.approx(0.6)
+    assert _instance(coat).inputs["Roughness"].default_value == pytest.approx(0.6)
     assert cloth.inputs["Normal"].is_linked
     hair = _principled(materials.hair_material("PT_Hair", (0.3, 0.2, 0.1)))
     assert hair.inputs["Normal"].is_linked and hair.inputs["Base Color"].is_linked
+
+
+def test_materials_share_one_node_group_per_kind():
+    a = materials.skin_material("PT_A", tone=(0.8, 0.6, 0.5))
+    b = materials.skin_material("PT_B", tone=(0.3, 0.2, 0.1))
+    assert _group(a) is _group(b) and _group(a).name.startswith("PT_SkinShader")
+    tones = [next(n for n in m.node_tree.nodes if n.bl_idname == "ShaderNodeGroup")
+             .inputs["Tone"].default_value[:3] for m in (a, b)]
+    assert tones[0] != pytest.approx(tones[1])
+    kinds = {_group(m).name for m in (a, materials.eye_material(), materials.teeth_material(),
+                                      materials.hair_material("PT_H", (0.1, 0.1, 0.1)),
+                                      materials.cloth_material("PT_C", (0.1, 0.1, 0.1)))}
+    assert len(kinds) == 5
 
 
 def test_our_material_is_reused_and_rebuilt():
@@ -144,7 +171,9 @@ def test_eye_renders_pupil_iris_and_sclera(tmp_path, empty_scene):
     [
         {"camera": "wide"},
         {"lighting": "disco"},
-        {"background": "hdri"},
+        {"background": "hologram"},
+        {"aspect": "4:3"},
+        {"handheld": 2.0},
         {"fstop": 0.0},
         {"bg_top": (0.1, 0.2)},
         {"bg_bottom": (0.1, 0.2, 1.5)},
@@ -156,7 +185,7 @@ def test_bad_scene_settings_raise(kwargs):
 
 
 def test_unknown_camera_lists_choices():
-    with pytest.raises(InputError, match="close_up, medium, full_body"):
+    with pytest.raises(InputError, match="close_up, medium, medium_wide, full_body"):
         SceneSettings(camera="wide")
 
 

@@ -80,3 +80,36 @@ def test_blender_entry_script_runs_the_same_cli(tmp_path):
                          timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines()[-1].startswith("paksatalker: error:")
+
+
+def test_scene_choices_match_the_scene_modules():
+    """The CLI spells the preset names (it must not import bpy); they must match the modules."""
+    pytest.importorskip("bpy")
+    from paksatalker.headless import cli
+    from paksatalker.scenes import background, camera, lighting, post
+
+    assert cli.LIGHTINGS == lighting.LIGHTINGS
+    assert cli.CAMERAS == camera.CAMERAS
+    assert set(cli.BACKGROUNDS) == set(background.BACKGROUNDS)
+    assert cli.GRADES == tuple(post.GRADES) and cli.LOOKS == post.LOOKS
+
+
+def test_render_flags_build_the_settings(tmp_path):
+    pytest.importorskip("bpy")
+    from paksatalker.addon.pipeline import scene_from_args
+    from paksatalker.headless.cli import build_parser
+
+    args = build_parser().parse_args([
+        "render", "--text", "Hi.", "--out", str(tmp_path / "v.mov"), "--quality", "720p",
+        "--aspect", "9:16", "--lighting", "sunset", "--camera", "medium_wide", "--grade", "warm",
+        "--look", "punchy", "--vignette", "0.5", "--handheld", "0.3", "--workers", "2",
+        "--background", "studio_room", "--toon", "--layers", "--no-fast"])
+    rs, scene = scene_from_args(args, 25.0)
+    assert rs.resolution == (720, 1280) and rs.kind == "mov" and rs.workers == 2
+    assert rs.layers and not rs.fast and rs.fps == 25.0
+    assert (scene.lighting, scene.camera, scene.aspect) == ("sunset", "medium_wide", "9:16")
+    assert scene.post.grade == "warm" and scene.post.vignette == 0.5 and scene.toon
+    args = build_parser().parse_args(["render", "--text", "Hi.", "--out", "x.mp4",
+                                      "--resolution", "1080x1080"])
+    rs, scene = scene_from_args(args, 30.0)
+    assert rs.resolution == (1080, 1080) and scene.aspect == "1:1"
