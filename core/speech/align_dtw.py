@@ -6,7 +6,9 @@ to the recording's active speech time); both signals become log mel spectrum fra
 each band mean and variance normalised per signal; eSpeak's silent pauses get the recording's
 noise floor; leading and trailing silence trimmed); dynamic time warping finds the monotonic frame
 mapping of least total distance; every eSpeak time is carried through that mapping onto the
-recording.
+recording. eSpeak's vowel ends stay as eSpeak spectrally has them during the warp; afterwards each
+vowel-to-consonant boundary moves to where the recording's vowel energy falls to half its peak
+(the rule :func:`.espeak._vowel_ends` applies to eSpeak's own audio).
 
 Cross-speaker spectral matching is coarser than an acoustic-model aligner: expect word boundaries
 within a few tens of milliseconds on clean speech and worse on noisy or very expressive audio.
@@ -169,12 +171,13 @@ def warp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _dtw_band(a, b, lo, hi)
 
 
-def resynthesize(script: Script, rate: int = 165) -> Speech:
-    """eSpeak NG speaking ``script`` in its segments' languages at ``rate`` words per minute."""
+def resynthesize(script: Script, rate: int = 165, vowel_ends: bool = True) -> Speech:
+    """eSpeak NG speaking ``script`` in its segments' languages at ``rate`` words per minute
+    (``vowel_ends``: see :class:`.espeak.EspeakBackend`)."""
     from .espeak import EspeakBackend
 
     language = next(s.language for s in script.segments if s.text.strip())
-    backend = EspeakBackend()
+    backend = EspeakBackend(vowel_ends)
     try:
         return backend.synthesize(script, SpeechSettings(voice=language, rate=rate))
     except InputError:
@@ -212,12 +215,30 @@ def time_map(x: np.ndarray, sample_rate: int, ref: Speech):
 def align_dtw(x: np.ndarray, sample_rate: int, script: Script) -> tuple[list, list]:
     """Words (text, segment, char_start, start, end) and phonemes (symbol, start, end, stress)
     of ``script`` placed on the recording ``x`` (mono, ``sample_rate`` Hz)."""
-    first = resynthesize(script)
+    first = resynthesize(script, vowel_ends=False)
     ratio = _active_seconds(first.samples, first.sample_rate) / max(
         _active_seconds(x, sample_rate), 1e-3)
     rate = int(np.clip(round(165 * ratio), 80, 450))
-    ref = first if abs(rate - 165) < 8 else resynthesize(script, rate)
+    ref = first if abs(rate - 165) < 8 else resynthesize(script, rate, vowel_ends=False)
     f = time_map(x, sample_rate, ref)
     words = [(w.text, w.segment, w.char_start, f(w.start), f(w.end)) for w in ref.words]
     phonemes = [(p.symbol, f(p.start), f(p.end), p.stress) for p in ref.phonemes]
-    return words, phonemes
+    return words, _recording_vowel_ends(phonemes, x, sample_rate)
+
+
+def _recording_vowel_ends(phonemes: list, x: np.ndarray, sample_rate: int) -> list:
+    """Vowel-to-consonant boundaries of the warped ``phonemes`` (symbol, start, end, stress in
+    s) moved to where each vowel's energy in the recording ``x`` falls below half its peak,
+    the rule :func:`.espeak._vowel_ends` applies to eSpeak's own audio. eSpeak's vowels fade
+    earlier than natural ones, so the rule runs on the recording, not before the warp."""
+    from .espeak import _vowel_ends
+
+    n = len(x)
+    samples = [(s, min(n, round(a * sample_rate)), min(n, round(b * sample_rate)), st)
+               for s, a, b, st in phonemes]
+    moved = _vowel_ends(samples, np.asarray(x, np.float64), sample_rate)
+    out = []
+    for (s, a, b, st), (_, a0, b0, _), (_, a1, b1, _) in zip(phonemes, samples, moved):
+        out.append((s, a if a1 == a0 else a1 / sample_rate, b if b1 == b0 else b1 / sample_rate,
+                    st))
+    return out

@@ -6,7 +6,9 @@ audio chunks and events. Word events carry the 1-based character position of the
 text; phoneme events (enabled with the phoneme-event + IPA options) carry the IPA phoneme with its
 stress mark (``ˈɑː``, ``ˌɪ``), ``""`` for a pause and ``"(en)"`` for a language switch. Every
 event's ``sample`` field counts samples from the start of the call, so timings are exact to the
-sample (its ``audio_position`` is rounded to milliseconds).
+sample (its ``audio_position`` is rounded to milliseconds). Two boundaries are then moved to
+where the sound is (:func:`_closure_onsets`, :func:`_vowel_ends`): eSpeak's events mark a stop's
+release and a vowel's fade-out late for lip-sync.
 
 The library holds global state (voice, rate, callback): one engine serves the process, created on
 first use, and a lock serialises everything that touches it.
@@ -352,6 +354,85 @@ def _collect_phonemes(
     out.append([PAUSE, offset + count, 0])
 
 
+_SILENT = 1
+"""Largest |int16 sample| that counts as eSpeak's digital silence."""
+_MIN_CLOSURE = 0.005
+"""Shortest digital silence inside speech that is a stop closure (s)."""
+_RELEASE_SLACK = 0.002
+"""Most sound (s) allowed between a closure's end and the event that follows it."""
+
+
+def _closure_onsets(
+    phonemes: list[tuple[str, int, int, int]], pcm: np.ndarray, rate: int
+) -> list[tuple[str, int, int, int]]:
+    """Move each stop's start back to its closure.
+
+    eSpeak sends a stop's event (p, t, k, often b, d) at its release: the closure, 20-50 ms of
+    digital silence, comes before the event and would count as the end of the previous phoneme
+    (a vowel would stay open through it). Annotated speech, and the face, which shuts the lips
+    over a p/b/m, put the closure in the stop. A phoneme that follows a spoken phoneme whose
+    audio ends in at least :data:`_MIN_CLOSURE` s of silence (up to :data:`_RELEASE_SLACK` s
+    before the event) starts where that silence starts. ``phonemes`` are (symbol, start, end,
+    stress) in samples of ``pcm`` (int16, the whole speech).
+    """
+    quiet = np.abs(pcm.astype(np.int32)) <= _SILENT
+    slack, shortest = int(_RELEASE_SLACK * rate), int(_MIN_CLOSURE * rate)
+    out = list(phonemes)
+    for k in range(1, len(out)):
+        before, (symbol, start, end, stress) = out[k - 1], out[k]
+        if PAUSE in (symbol, before[0]) or start - before[1] <= shortest:
+            continue
+        near = before[1] + max(0, start - slack - before[1])
+        tail = np.flatnonzero(quiet[near:start])
+        if not tail.size:
+            continue
+        stop = near + int(tail[-1]) + 1
+        sound = np.flatnonzero(~quiet[before[1]:stop])
+        begin = before[1] + (int(sound[-1]) + 1 if sound.size else 0)
+        if stop - begin >= shortest and begin > before[1]:
+            out[k - 1] = (before[0], before[1], begin, before[3])
+            out[k] = (symbol, begin, end, stress)
+    return out
+
+
+def _vowel_ends(
+    phonemes: list[tuple[str, int, int, int]], pcm: np.ndarray, rate: int
+) -> list[tuple[str, int, int, int]]:
+    """Move each vowel-to-consonant boundary to where the vowel's sound ends.
+
+    eSpeak's event for a consonant after a vowel comes 20-60 ms after the vowel's loudness has
+    fallen (the vowel fades into the transition), where annotated speech puts the boundary at
+    the fall: on the 7 reference clips of bench/lipsync_bench.py (PocketSphinx and Praat
+    annotations), the vowel's short-time energy (20 ms windows, two voice periods) at the
+    annotated end is -3.2 dB (median of 102) below its peak. So the boundary moves to the
+    centre of the last window at or above half the vowel's peak energy (never
+    earlier than the vowel's middle, never later than eSpeak's event). ``phonemes`` are
+    (symbol, start, end, stress) in samples of ``pcm`` (int16, the whole speech).
+    """
+    from ..face.visemes import is_vowel  # light module (names only); lazy: no import cycle
+
+    out = list(phonemes)
+    win, hop = max(1, int(0.02 * rate)), max(1, int(0.0025 * rate))
+    for k in range(len(out) - 1):
+        symbol, start, end, stress = out[k]
+        after = out[k + 1]
+        if after[0] == PAUSE or not is_vowel(symbol) or is_vowel(after[0]):
+            continue
+        x = pcm[start:end].astype(np.float64)
+        n = (len(x) - win) // hop + 1
+        if n < 3:
+            continue
+        energy = np.array([np.mean(x[j * hop:j * hop + win] ** 2) for j in range(n)])
+        if energy.max() <= 0.0:
+            continue
+        last = int(np.flatnonzero(energy >= energy.max() / 2)[-1])
+        cut = max(start + last * hop + win // 2, (start + end) // 2)
+        if cut < end:
+            out[k] = (symbol, start, cut, stress)
+            out[k + 1] = (after[0], cut, after[2], after[3])
+    return out
+
+
 def _timeline(items: list[list], total: int) -> list[tuple[str, int, int, int]]:
     """Items [symbol, start, stress] -> (symbol, start, end, stress), end = next start.
 
@@ -448,17 +529,19 @@ def _word_spans(text: str, events: Sequence[tuple[int, int]]) -> list[tuple[str,
 
 
 def _word_times(
-    spans: list[tuple[str, int, int]], phonemes: list[tuple[str, int, int, int]], offset: int,
-    end: int,
+    spans: list[tuple[str, int, int]], events: list[tuple[str, int, int, int]],
+    phonemes: list[tuple[str, int, int, int]], offset: int, end: int,
 ) -> list[tuple[int, int]]:
     """(start, end) samples of each word: the span of its non-pause phonemes.
 
-    A phoneme belongs to the word whose event precedes it (``offset`` shifts event samples into
-    the whole speech; ``end`` closes the last word). A word without phonemes keeps its event
-    time and lasts until the next word.
+    A phoneme belongs to the word whose event precedes the phoneme's own event: ``events`` are
+    the phonemes at eSpeak's event times, ``phonemes`` the same phonemes with refined
+    boundaries, which give the times (``offset`` shifts event samples into the whole speech;
+    ``end`` closes the last word). A word without phonemes keeps its event time and lasts until
+    the next word.
     """
     marks = [offset + s for _, _, s in spans] + [end]
-    starts = [p[1] for p in phonemes]
+    starts = [p[1] for p in events]
     out = []
     for k in range(len(spans)):
         lo, hi = marks[k], max(marks[k], marks[k + 1])
@@ -518,7 +601,15 @@ def phonemize(text: str, voice: str = "en-us") -> str:
 
 
 class EspeakBackend:
-    """Offline speech with exact word and phoneme timings from eSpeak NG events."""
+    """Offline speech with exact word and phoneme timings from eSpeak NG events.
+
+    ``vowel_ends=False`` keeps eSpeak's vowel-to-consonant boundaries (stops still start at
+    their closure): the spectral convention that DTW alignment matches on (align_dtw refines
+    vowel ends on the recording itself afterwards).
+    """
+
+    def __init__(self, vowel_ends: bool = True) -> None:
+        self.vowel_ends = vowel_ends
 
     def voices(self) -> list[VoiceInfo]:
         return list_voices()
@@ -542,11 +633,13 @@ class EspeakBackend:
                 utterances.append(engine.synth(seg.text, own.identifier + variant,
                                                settings.rate, settings.pitch))
             rate = engine.sample_rate
-        return _assemble(script, utterances, rate)
+        return _assemble(script, utterances, rate, self.vowel_ends)
 
 
-def _assemble(script: Script, utterances: list[_Utterance | None], rate: int) -> Speech:
-    """Join per-segment utterances (None for empty text) into one Speech."""
+def _assemble(script: Script, utterances: list[_Utterance | None], rate: int,
+              vowel_ends: bool = True) -> Speech:
+    """Join per-segment utterances (None for empty text) into one Speech (``vowel_ends``: see
+    :class:`EspeakBackend`)."""
     parts: list[np.ndarray] = []
     items: list[list] = []
     bounds: list[tuple[int, int]] = []
@@ -562,19 +655,23 @@ def _assemble(script: Script, utterances: list[_Utterance | None], rate: int) ->
         offset += count + gap
     if not any(utt is not None and len(utt.samples) for utt in utterances):
         raise InputError("eSpeak NG produced no audio for the script")
-    phonemes = _timeline(items, offset)
+    pcm = np.concatenate(parts)
+    events = _timeline(items, offset)  # eSpeak's own timings: they place words
+    phonemes = _closure_onsets(events, pcm, rate)
+    if vowel_ends:
+        phonemes = _vowel_ends(phonemes, pcm, rate)
     words: list[Word] = []
     for index, (seg, utt) in enumerate(zip(script.segments, utterances)):
         if utt is None:
             continue
         spans = _word_spans(seg.text, utt.words)
-        times = _word_times(spans, phonemes, bounds[index][0], bounds[index][1])
+        times = _word_times(spans, events, phonemes, bounds[index][0], bounds[index][1])
         spans, times = _split_merged(seg.text, spans, times)
         words += [
             Word(text, start / rate, end / rate, segment=index, char_start=char)
             for (text, char, _), (start, end) in zip(spans, times)
         ]
-    samples = np.concatenate(parts).astype(np.float32) / 32768.0
+    samples = pcm.astype(np.float32) / 32768.0
     language = next(s.language for s in script.segments if s.text.strip())
     return Speech(
         samples=samples,

@@ -231,3 +231,18 @@ def test_dtw_coarse_to_fine_band_matches_the_full_warp(monkeypatch):
     banded = dtw.warp(a, b)
     assert np.all(np.diff(banded) >= 0) and banded[0] == 0 and banded[-1] == len(b) - 1
     assert np.mean(np.abs(banded - full)) < 1.0
+
+
+def test_recording_vowel_ends_move_to_the_fall_of_the_sound():
+    from paksatalker.core.speech.align_dtw import _recording_vowel_ends
+
+    rate = 16000
+    x = np.zeros(rate // 2)
+    t = np.arange(2400) / rate
+    x[800:3200] = 0.5 * np.sin(2 * np.pi * 140 * t)  # vowel 0.05-0.2 s, loud until 0.15 s
+    x[2400:3200] *= 0.1
+    phones = [("_", 0.0, 0.05, 0), ("a", 0.05, 0.2, 2), ("t", 0.2, 0.26, 0),
+              ("_", 0.26, 0.5, 0)]
+    out = _recording_vowel_ends(phones, x, rate)
+    assert abs(out[1][2] - 0.15) < 0.007 and out[2][1] == out[1][2]
+    assert out[0] == phones[0] and out[3] == phones[3] and out[2][2] == 0.26

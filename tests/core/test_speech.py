@@ -11,7 +11,7 @@ import pytest
 from paksatalker.core.errors import BackendError, InputError
 from paksatalker.core.settings import SpeechSettings
 from paksatalker.core.speech import SPEECH, VoiceInfo, list_voices, synthesize
-from paksatalker.core.speech.espeak import phonemize
+from paksatalker.core.speech.espeak import _closure_onsets, _vowel_ends, phonemize
 from paksatalker.core.types import Script, Segment
 
 IPA_VOWELS = set("aeiouyæɑɒɐɔəɚɛɜɝɞɤɨɪʉʊʌʏøœɘɵɯᵻ")
@@ -289,3 +289,34 @@ def test_words_read_as_one_phrase_still_get_their_own_times():
     i, am = speech.words[1], speech.words[2]
     assert i.start < i.end <= am.start + 1e-6 < am.end
     assert am.char_start == len("Hello! I ")
+
+
+def test_stop_closures_belong_to_the_stop():
+    # eSpeak's p/t/k events come at the release; the closure silence before it is the stop's
+    sp = speak("Keep a tight cap on it, Kate.", backend="espeak")
+    x, rate = sp.samples, sp.sample_rate
+    checked = 0
+    for prev, ph in zip(sp.phonemes, sp.phonemes[1:]):
+        if ph.symbol in ("p", "t", "k") and prev.symbol != "_":
+            tail = x[int(round(prev.end * rate)) - int(0.005 * rate):int(round(prev.end * rate))]
+            assert np.max(np.abs(tail)) > 2 / 32768, (prev, ph)
+            checked += 1
+    assert checked >= 3
+
+
+def test_closure_and_vowel_end_refinement_on_synthetic_audio():
+    rate = 10000
+    pcm = np.zeros(4000, np.int16)
+    t = np.arange(1500) / rate
+    pcm[500:2000] = (8000 * np.sin(2 * np.pi * 150 * t)).astype(np.int16)  # vowel at 0.05 s
+    pcm[1500:2000] //= 10  # its sound falls 50 ms before the next event
+    pcm[2300:2600] = 3000  # release of a stop whose closure (silence) starts at 0.2 s
+    events = [("_", 0, 500, 0), ("a", 500, 2300, 2), ("p", 2300, 2600, 0), ("_", 2600, 4000, 0)]
+    closed = _closure_onsets(events, pcm, rate)
+    assert closed[1][2] == closed[2][1] == 2000 and closed[2][2] == 2600
+    ends = _vowel_ends(closed, pcm, rate)  # the vowel then ends where its sound falls
+    assert abs(ends[1][2] - 1500) <= 100 and ends[2][1] == ends[1][2]
+    voiced = pcm.copy()
+    voiced[2000:2300] = 500  # a voice bar instead of silence: the stop keeps its event time
+    assert _closure_onsets(events, voiced, rate) == events
+    assert [e[0] for e in ends] == [e[0] for e in events] and ends[0] == events[0]
