@@ -24,7 +24,7 @@ from paksatalker.core.settings import GenerateSettings  # noqa: E402
 
 pytestmark = pytest.mark.blender
 CLI = str(Path(sys.executable).with_name("paksatalker"))
-FLAGS = ["--engine", "workbench", "--resolution", "96x54", "--fps", "24"]
+FLAGS = ["--engine", "workbench", "--resolution", "64x36", "--fps", "12"]
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -40,7 +40,7 @@ def _frames(folder: Path) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_killed_render_resumes_and_matches_a_sharded_render(tmp_path):
-    perf = generate("Hello there, my friend. Nice to see you.", GenerateSettings(fps=24))
+    perf = generate("Hello there, my friend.", GenerateSettings(fps=12))
     npz, _ = performance.save(perf, tmp_path / "perf.npz")
     work_a, out_a = tmp_path / "a", tmp_path / "a.mp4"
     args = [CLI, "render", "--performance", str(npz), *FLAGS]
