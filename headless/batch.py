@@ -97,13 +97,20 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_step(args: list[str], log: Path, what: str) -> None:
-    """Run one ``paksatalker`` step, its output appended to ``log``; one-line error on failure."""
+THREADS_ENV = "PAKSATALKER_THREADS"
+"""Render threads per Blender process (read by scenes/render.py); unset: all cores."""
+
+
+def run_step(args: list[str], log: Path, what: str, threads: int | None = None) -> None:
+    """Run one ``paksatalker`` step, its output appended to ``log``; one-line error on failure.
+
+    ``threads`` caps the render threads of the step (a Ray task uses the CPUs it was given)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, THREADS_ENV: str(threads)} if threads else None
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"$ {' '.join(args)}\n")
         f.flush()
-        res = subprocess.run(cli_command(*args), stdout=f, stderr=subprocess.STDOUT,
+        res = subprocess.run(cli_command(*args), stdout=f, stderr=subprocess.STDOUT, env=env,
                              preexec_fn=_die_with_parent if os.name == "posix" else None)
     if res.returncode != 0:
         last = _last_error(log)
@@ -151,11 +158,12 @@ def render_args(f: ShotFiles, first: int, last: int) -> list[str]:
     return [*args, *f.shot.render_args, "--frames", f"{first}:{last}", "--out", str(f.frames)]
 
 
-def render_range(f: ShotFiles, first: int, last: int) -> None:
-    """Render frames ``first..last`` as PNGs into the shot's work folder (resumable)."""
+def render_range(f: ShotFiles, first: int, last: int, threads: int | None = None) -> None:
+    """Render frames ``first..last`` as PNGs into the shot's work folder (resumable), with
+    ``threads`` render threads (None: all cores)."""
     f.work.mkdir(parents=True, exist_ok=True)
     run_step(render_args(f, first, last), f.logs / f"render-{first:06d}-{last:06d}.log",
-             f"shot {f.shot.name}: render frames {first}..{last}")
+             f"shot {f.shot.name}: render frames {first}..{last}", threads)
 
 
 def missing_frames(f: ShotFiles, total: int) -> list[int]:

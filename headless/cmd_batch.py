@@ -28,6 +28,8 @@ def add_parsers(sub) -> None:
                         "(auto: a running cluster, else a local one)")
     b.add_argument("--chunk", type=_positive,
                    help="frames per Ray render task (default: about 2 tasks per worker CPU)")
+    b.add_argument("--cpus-per-task", type=_positive, default=1,
+                   help="CPUs (render threads) per Ray render task (default 1)")
     b.add_argument("--check", action="store_true",
                    help="only validate the job file and list its shots")
 
@@ -55,10 +57,11 @@ def cmd_batch(args) -> int:
     if args.ray:
         from .ray_batch import run_ray
 
-        manifest = run_ray(job, args.ray, chunk=args.chunk, report=report)
+        manifest = run_ray(job, args.ray, chunk=args.chunk, cpus_per_task=args.cpus_per_task,
+                           report=report)
     else:
-        if args.chunk:
-            raise InputError("--chunk applies to --ray runs only")
+        if args.chunk or args.cpus_per_task != 1:
+            raise InputError("--chunk and --cpus-per-task apply to --ray runs only")
         manifest = batch.run_local(job, report)
     print(f"wrote {job.output / batch.MANIFEST} ({len(manifest['shots'])} shot(s))")
     return 0

@@ -75,14 +75,18 @@ def chunks(total: int, todo: list[int], size: int) -> list[tuple[int, int]]:
 
 
 def run_ray(job: Job, address: str = "auto", *, chunk: int | None = None,
-            report: batch.Report = print) -> dict:
-    """Run every unfinished shot of ``job`` on Ray; returns the manifest."""
+            cpus_per_task: int = 1, report: batch.Report = print) -> dict:
+    """Run every unfinished shot of ``job`` on Ray; returns the manifest.
+
+    A render task asks Ray for ``cpus_per_task`` CPUs and renders with that many threads, so the
+    tasks Ray packs on a node never oversubscribe it."""
     ray = connect(address)
-    workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_task)
     remote = ray.remote(num_cpus=1)
     gen_task = remote(batch.generate)
     count_task = remote(batch.frame_count)
-    render_task = ray.remote(num_cpus=1, max_retries=RENDER_RETRIES)(batch.render_range)
+    render_task = ray.remote(num_cpus=cpus_per_task,
+                             max_retries=RENDER_RETRIES)(batch.render_range)
     finish_task = remote(batch.finish)
 
     manifest = batch.read_manifest(job)
@@ -94,7 +98,7 @@ def run_ray(job: Job, address: str = "auto", *, chunk: int | None = None,
             pending.append(batch.files_for(job, shot))
     job.output.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    report(f"ray: {len(pending)} shot(s) on {workers} worker CPU(s)")
+    report(f"ray: {len(pending)} shot(s), {workers} render task(s) at a time")
     get = _getter(ray)
     get([gen_task.remote(f) for f in pending])
     totals = get([count_task.remote(f) for f in pending])
@@ -107,7 +111,7 @@ def run_ray(job: Job, address: str = "auto", *, chunk: int | None = None,
         size = chunk or max(1, math.ceil(total / (2 * workers)))
         runs = chunks(total, todo, size)
         report(f"{f.shot.name}: {len(todo)} of {total} frames in {len(runs)} task(s)")
-        renders[f.shot.name] = [render_task.remote(f, a, b) for a, b in runs]
+        renders[f.shot.name] = [render_task.remote(f, a, b, cpus_per_task) for a, b in runs]
     for refs in renders.values():
         get(refs)
 

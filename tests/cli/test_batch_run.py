@@ -148,3 +148,9 @@ def test_ray_cluster_matches_local_and_survives_a_lost_worker(workspace, local):
         cluster.shutdown()
     assert finished == outputs(local_job)  # same frames, same videos, byte for byte
     assert retried, "no render task was re-run after its worker was lost"
+
+
+def test_batch_caps_render_threads_through_the_renderers_variable():
+    from paksatalker.scenes.render import THREADS_ENV
+
+    assert batch.THREADS_ENV == THREADS_ENV
