@@ -17,6 +17,7 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import InputError, OutputError
+from ..core.paths import make_readable
 from ..core.types import Performance
 from .anny_avatar import Avatar, build_avatar
 from .retarget import apply_performance
@@ -63,6 +64,7 @@ def export_avatar(avatar: Avatar, path: str | os.PathLike, fmt: str | None = Non
         if "FINISHED" not in result:
             raise OutputError(f"{path}: Blender's {fmt.upper()} exporter did not finish")
         if tmp != path:
+            make_readable(tmp)
             os.replace(tmp, path)
     except BaseException:
         if tmp != path:

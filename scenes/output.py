@@ -18,6 +18,7 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import InputError, OutputError
+from ..core.paths import make_readable
 
 QUALITIES = {"720p": 720, "1080p": 1080, "1440p": 1440, "4k": 2160}
 """Lines of the frame's short side... for 16:9 the height; for 9:16 the width."""
@@ -213,6 +214,7 @@ def encode_video(
         bpy.ops.render.render(animation=True, scene=scene.name)
         if tmp.stat().st_size == 0:
             raise OutputError(f"Blender wrote no video to {tmp}")
+        make_readable(tmp)
         os.replace(tmp, out)
     finally:
         bpy.data.scenes.remove(scene)
