@@ -15,7 +15,7 @@ import math
 
 import bpy
 
-from .nodes import Color, TreeBuilder, node_group
+from .nodes import Color, TreeBuilder, node_group, tagged_material
 
 __all__ = ["TAG", "TreeBuilder", "cloth_material", "eye_material", "hair_material",
            "mouth_material", "skin_material", "teeth_material"]
@@ -26,14 +26,7 @@ C, F = "NodeSocketColor", "NodeSocketFloat"
 
 def _material(name: str) -> bpy.types.Material:
     """Return our material made for ``name`` with an empty node tree (new or reused)."""
-    mat = next((m for m in bpy.data.materials if m.get(TAG) == name and m.library is None), None)
-    if mat is None:
-        mat = bpy.data.materials.new(name)
-        mat[TAG] = name
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    mat.node_tree.nodes.clear()
-    return mat
+    return tagged_material(name, TAG)
 
 
 def _instance(mat: bpy.types.Material, group: bpy.types.ShaderNodeTree, values: dict):

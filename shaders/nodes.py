@@ -129,3 +129,16 @@ def node_group(name: str, inputs: Inputs, build: Callable[[TreeBuilder, dict], N
     t.add("NodeGroupOutput", 800, 0)
     build(t, {s.name: s for s in entry.outputs if s.name})
     return group
+
+
+def tagged_material(name: str, tag: str) -> bpy.types.Material:
+    """The local material whose custom property ``tag`` is ``name`` (made if missing), with an
+    empty node tree, so rebuilding a look reuses its material instead of adding copies."""
+    mat = next((m for m in bpy.data.materials if m.get(tag) == name and m.library is None), None)
+    if mat is None:
+        mat = bpy.data.materials.new(name)
+        mat[tag] = name
+    if bpy.app.version < (5, 0, 0):
+        mat.use_nodes = True
+    mat.node_tree.nodes.clear()
+    return mat

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bpy
 
-from .nodes import TreeBuilder, node_group
+from .nodes import TreeBuilder, node_group, tagged_material
 
 TOON_TAG = "paksatalker_toon"
 OUTLINE = "PT_ToonOutline"
@@ -41,13 +41,7 @@ def _toon(t: TreeBuilder, g: dict) -> None:
 def toon_material(source: bpy.types.Material) -> bpy.types.Material:
     """The toon version of ``source`` (reused if made before), in its viewport colour."""
     name = f"{source.name}_Toon"
-    mat = next((m for m in bpy.data.materials if m.get(TOON_TAG) == name), None)
-    if mat is None:
-        mat = bpy.data.materials.new(name)
-        mat[TOON_TAG] = name
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    mat.node_tree.nodes.clear()
+    mat = tagged_material(name, TOON_TAG)
     group = node_group("PT_ToonShader", [("Color", "NodeSocketColor", (0.8, 0.8, 0.8))], _toon,
                        outputs=("EEVEE", "Cycles"))
     t = TreeBuilder(mat.node_tree)
@@ -64,13 +58,7 @@ def toon_material(source: bpy.types.Material) -> bpy.types.Material:
 
 def outline_material() -> bpy.types.Material:
     """Ink for the inverted hull: black where the hull's back faces show, clear elsewhere."""
-    mat = next((m for m in bpy.data.materials if m.get(TOON_TAG) == OUTLINE), None)
-    if mat is None:
-        mat = bpy.data.materials.new(OUTLINE)
-        mat[TOON_TAG] = OUTLINE
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
-    mat.node_tree.nodes.clear()
+    mat = tagged_material(OUTLINE, TOON_TAG)
     t = TreeBuilder(mat.node_tree)
     back = t.add("ShaderNodeNewGeometry", -400, 200).outputs["Backfacing"]
     clear = t.add("ShaderNodeBsdfTransparent", -200, 100)
