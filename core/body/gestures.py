@@ -7,6 +7,12 @@ a **stroke** (top -> end pose, landing on the word's stressed syllable: the stro
 gesture on the same arm starts before the retraction would finish, the arm goes straight from
 the hold into the next preparation (co-articulation) instead of returning to rest.
 
+Gestures less than :data:`UNIT_GAP` apart form one **gesture unit** (Kendon): between them the
+arm makes a partial retraction to its **home** pose (hand in front of the belly, forearm about
+level) and waits there instead of dropping to rest. While one arm gestures, the other, if free,
+comes up to its home pose too and keeps it company; the hands go back to rest only at the end
+of a unit.
+
 Priorities: script cues (forced; they play even at energy 0) > lexicon words (deictic,
 iconic, metaphoric, emblems; see :mod:`.lexicon`) > beats on stressed content words.
 """
@@ -19,7 +25,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from .lexicon import HEAD_KINDS, Request
-from .poses import REST_KEY, kind_keys, mirror
+from .poses import REST_KEY, home_key, kind_keys, mirror
 from .styles import Style
 
 SIDES = ("left", "right")
@@ -28,6 +34,11 @@ TOP_LEAD = 0.16
 HIT_LAG = 0.04
 """Seconds from the stressed syllable to the end of the stroke."""
 PREP, RETRACT, REPREP, BLEND_GAP = 0.55, 0.7, 0.25, 0.25
+HOME_RETRACT = 0.42
+"""Seconds of a partial retraction, from the hold to the home pose."""
+UNIT_GAP = 3.5
+"""Seconds an arm may wait for its next gesture in gesture space (at its home pose) instead of
+going back to rest: the gestures between two rests form one gesture unit."""
 HOLD = {"beat": 0.16, "point": 0.45, "self": 0.35, "you": 0.4, "wave": 1.3, "count": 0.8,
         "think": 1.2, "shrug": 0.45, "maybe": 0.45}
 """Hold after the stroke per kind (s); others 0.3."""
@@ -140,10 +151,17 @@ def _plan_beats(planned, beats, energy, rate, amplitude, dominant, other, handed
 
 # --------------------------------------------------------------------------- curves
 def _keys(gestures: list[Gesture], side: str) -> list[tuple[float, np.ndarray]]:
-    """(time, (19,3) LEFT-frame key) of one arm, with co-articulation between gestures."""
+    """(time, (19,3) LEFT-frame key) of one arm: its gestures, co-articulated or joined into
+    gesture units through the home pose, and the home pose while the other arm gestures."""
     mine = [g for g in gestures if side in g.arms]
+    # while the other arm gestures, a free arm comes up to its home pose and keeps it company
+    mine += [Gesture("home", g.time, (side,), 1.0, (), g.hold, g.speed, g.height, g.spread)
+             for g in gestures if g.arms and side not in g.arms
+             and _free(mine, (side,), g.start, g.end)]
+    mine.sort(key=lambda g: g.time)
     keys: list[tuple[float, np.ndarray]] = []
     rest_until = -np.inf  # the time the last retraction would reach rest
+    home, home_at = REST_KEY, -np.inf  # where and when the last retraction would reach home
     for i, g in enumerate(mine):
         extra = 0.25 * max(g.amp - 1.0, 0.0)  # bigger than the pose: higher and wider
         top_k, hit_k, _ = kind_keys(g.kind, g.args, g.height + extra, g.spread + extra)
@@ -152,7 +170,11 @@ def _keys(gestures: list[Gesture], side: str) -> list[tuple[float, np.ndarray]]:
         hit_k = REST_KEY + scale * (hit_k - REST_KEY)
         top_t, hit_t = g.time - TOP_LEAD, g.time + HIT_LAG
         prep_start = top_t - PREP * g.speed
-        if keys and prep_start - rest_until <= BLEND_GAP:
+        if keys and BLEND_GAP < prep_start - rest_until <= UNIT_GAP:
+            # same gesture unit: retract to the home pose and wait there, not at rest
+            keys[-1] = (home_at, home)
+            keys.append((prep_start, home))
+        elif keys and prep_start - rest_until <= BLEND_GAP:
             # co-articulate: drop the retraction, leave the hold early enough to prepare
             keys.pop()
             t_hold, k_hold = keys[-1]
@@ -168,6 +190,7 @@ def _keys(gestures: list[Gesture], side: str) -> list[tuple[float, np.ndarray]]:
         if hold_end > hit_t + 0.05:
             keys.append((hold_end, REST_KEY + 0.9 * (hit_k - REST_KEY)))
         rest_until = keys[-1][0] + RETRACT * g.speed
+        home, home_at = home_key(g.height, g.spread), keys[-1][0] + HOME_RETRACT * g.speed
         keys.append((rest_until, REST_KEY))
     return keys
 

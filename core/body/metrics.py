@@ -78,6 +78,21 @@ def beat_consistency(pos: np.ndarray, fps: float, onsets: np.ndarray,
     return float(np.mean(scores))
 
 
+def beat_consistency_chance(pos: np.ndarray, fps: float, onsets: np.ndarray, draws: int = 5,
+                            seed: int = 0, mean_speed: np.ndarray | None = None) -> float:
+    """BC of the same motion against as many onsets drawn uniformly over the clip (mean of
+    ``draws``): the score motion gets with no relation to the speech. With sigma 0.3 s and the
+    5-7 onsets per second of speech, it is close to the real BC for any motion that has dense
+    non-still speed minima, so read BC next to it."""
+    if len(onsets) == 0:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    duration = len(pos) / fps
+    return float(np.mean([beat_consistency(pos, fps, np.sort(rng.uniform(0.0, duration,
+                                                                          len(onsets))),
+                                           mean_speed=mean_speed) for _ in range(draws)]))
+
+
 def l1_diversity(pos: np.ndarray) -> float:
     """EMAGE's L1div: mean over frames of the summed |position - mean position| (metres)."""
     flat = pos.reshape(len(pos), -1)
@@ -144,6 +159,7 @@ def evaluate(body: BodyTrack, samples: np.ndarray | None = None, sample_rate: in
         "collision_frames": float(np.sum(np.maximum(pen["left"], pen["right"]) > 0.005)),
     }
     if samples is not None:
-        out["bc"] = beat_consistency(pos, body.fps, audio_onsets(samples, sample_rate),
-                                     mean_speed=mean_speed)
+        onsets = audio_onsets(samples, sample_rate)
+        out["bc"] = beat_consistency(pos, body.fps, onsets, mean_speed=mean_speed)
+        out["bc_chance"] = beat_consistency_chance(pos, body.fps, onsets, mean_speed=mean_speed)
     return out

@@ -45,6 +45,9 @@ STOP_WORDS = frozenset(
 """English function words that never carry a beat (checked for ``en*`` languages)."""
 ENGAGED = 0.25
 """Arm activity (:func:`.gestures.activity`) at which the arm's rhythm loops are at full size."""
+LEAN_SMOOTH = 0.4
+"""Seconds (Gaussian sigma) over which the torso's lean into the gestures is smoothed: it follows
+the gesture units slowly instead of every stroke, and leaves the speech rhythm visible."""
 _ARM = ("collar", "shoulder", "elbow", "wrist")
 _HAND = tuple(f"{f}{k}" for f in hands.FINGERS for k in (1, 2, 3))
 _SIDE_JOINTS = {s: [J[f"{s}_{n}"] for n in _ARM + _HAND] for s in gestures.SIDES}
@@ -315,8 +318,10 @@ def animate(script: Script, speech: Speech, fps: float, settings: BodySettings) 
         life = life if side == "left" else hands.mirror(life)
         p[:, _SIDE_JOINTS[side][4:]] += life * (1.0 - 0.7 * np.clip(act[side], 0, 1))[:, None,
                                                                                        None]
-    p[:, J["spine2"], 0] += 0.04 * np.maximum(act["left"], act["right"])
-    p[:, J["spine3"], 1] += 0.05 * (act["left"] - act["right"])
+    lean = {s: gaussian_filter1d(act[s], LEAN_SMOOTH * fps, mode="nearest", truncate=2.5)
+            for s in act}
+    p[:, J["spine2"], 0] += 0.04 * np.maximum(lean["left"], lean["right"])
+    p[:, J["spine3"], 1] += 0.05 * (lean["left"] - lean["right"])
     talk = _speaking(speech, t, fps)
     _add_head(p, plan, talk, energy, base.head, rng, t)
     _emblem_layers(p, plan, t)

@@ -5,14 +5,20 @@ the syllables.
 While speaking, people's heads, torsos and hands keep moving a little, and the movement eases
 on the syllables they stress. Here the torso joints follow a small circle (two axes; at scale 1:
 0.6-0.75 degrees for pelvis and spine, 1.1-1.7 for neck and head, 2 for the collars, and 3 mm
-for the hips) at half a turn per second, and an arm that is up in gesture space a faster one
-(1.5 turns/s: 2 degrees at the shoulder and 5.7 of elbow flexion, so the hand traces loops of
-one or two centimetres, like small baton beats; an arm hanging at rest keeps still). Both slow
-down by half on each **accent**: a vowel onset at least :data:`GAP` apart from the previous
-one, stressed vowels preferred (a 70 ms Gaussian dip; 60% as deep for an unstressed vowel). The
-body eases, without stopping, on the syllables; those speed minima are what beat consistency
-(BC, :mod:`.metrics`) matches against the audio onsets. Everything scales with energy and
-style; in silence the torso circles three times slower and the arms come to rest.
+for the hips) at half a turn per second, slowing by half (:data:`DIP`) on each **accent**: a
+vowel onset at least :data:`GAP` apart from the previous one, stressed vowels preferred (a 70 ms
+Gaussian dip; 60% as deep for an unstressed vowel). An arm that is up in gesture space (in a
+gesture, or waiting at its home pose, see :mod:`.gestures`) circles faster, 1.5 turns/s: 4.3
+degrees at the shoulder and 8.6 of elbow flexion, so the hand traces baton-like loops about
+8 x 4 cm at the default energy, easing by 30% (:data:`ARM_DIP`) on the accents; an arm hanging at
+rest keeps still. The right arm's loops are the mirror image of the left's.
+
+The body eases, without stopping, on the syllables. Those speed minima are what beat
+consistency (BC, :mod:`.metrics`) matches against the audio onsets, and BC only counts minima
+where the joint is still moving (above 0.3 x its mean speed): so the dips are partial, and the
+loops are big enough to stay above that line next to the much faster gesture strokes.
+Everything scales with energy and style; in silence the torso circles three times slower and the
+arms come to rest.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 
 from ..names import JOINT_INDEX
 from ..types import Speech
+from .hands import MIRROR
 
 J = JOINT_INDEX
 VOWELS = frozenset("aeiouyæɑɒɐəɚɛɜɝɪʊʌɔœøɤɯɨʉ")
@@ -28,7 +35,7 @@ WIDTH = 0.07
 """Width of the slow-down on a syllable (Gaussian sigma, seconds)."""
 DIP = 0.5
 """How much the torso circling slows on a stressed accent."""
-ARM_DIP = 0.5
+ARM_DIP = 0.3
 """How much the arm circling slows on a stressed accent."""
 TORSO_GAIN = 2.5
 """Size of the torso, neck and head circling (x the amplitudes below)."""
@@ -41,12 +48,16 @@ ACCENT_FLOOR = 0.6
 HIP_RADIUS = 0.003
 """Metres the hips circle (at scale 1)."""
 _STRESS_GAIN = {2: 1.0, 1: 0.6, 0: 0.3}
-# joint -> ((axis, axis), radians); the right collar and elbow mirror the left
-_CIRCLE = {"pelvis": ((0, 1), 0.004), "spine1": ((0, 2), 0.004), "spine2": ((0, 2), 0.005),
-           "spine3": ((0, 2), 0.005), "neck": ((0, 2), 0.008), "head": ((0, 1), 0.012),
-           "left_collar": ((2, 1), 0.015), "right_collar": ((2, 1), -0.015),
-           "left_shoulder": ((0, 2), 0.035), "right_shoulder": ((0, 2), -0.035),
-           "left_elbow": ((1, 0), -0.1), "right_elbow": ((1, 0), 0.1)}
+# joint -> ((axis, axis), (radians, radians)) of the left side and the spine; the right collar,
+# shoulder and elbow are the mirror images of the left ones, so both arms trace the same loops
+_CIRCLE = {"pelvis": ((0, 1), (0.004, 0.004)), "spine1": ((0, 2), (0.004, 0.004)),
+           "spine2": ((0, 2), (0.005, 0.005)), "spine3": ((0, 2), (0.005, 0.005)),
+           "neck": ((0, 2), (0.008, 0.008)), "head": ((0, 1), (0.012, 0.012)),
+           "left_collar": ((2, 1), (0.015, 0.015)), "left_shoulder": ((0, 2), (0.075, 0.075)),
+           "left_elbow": ((1, 0), (-0.15, -0.15))}
+for _name in ("collar", "shoulder", "elbow"):
+    _axes, _amp = _CIRCLE[f"left_{_name}"]
+    _CIRCLE[f"right_{_name}"] = (_axes, tuple(a * MIRROR[x] for a, x in zip(_amp, _axes)))
 
 
 def syllables(speech: Speech) -> list[tuple[float, float]]:
@@ -111,5 +122,5 @@ def add_rhythm(poses: np.ndarray, trans: np.ndarray, speech: Speech, t: np.ndarr
             c = arm if engage is None else arm * np.clip(engage[side], 0.0, 1.0)[:, None]
         else:
             c = circle * TORSO_GAIN
-        poses[:, J[joint], axes[0]] += amp * c[:, 0]
-        poses[:, J[joint], axes[1]] += amp * c[:, 1]
+        poses[:, J[joint], axes[0]] += amp[0] * c[:, 0]
+        poses[:, J[joint], axes[1]] += amp[1] * c[:, 1]

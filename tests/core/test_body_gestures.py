@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paksatalker.core.body import collision, gestures, hands, limits, procedural
+from paksatalker.core.body import collision, gestures, hands, limits, poses, procedural, rhythm
 from paksatalker.core.body.lexicon import HEAD_KINDS, KINDS, cue_gesture, word_gesture
 from paksatalker.core.body.skeleton import REST_JOINTS, forward_kinematics
 from paksatalker.core.names import JOINT_INDEX
@@ -271,3 +271,65 @@ def test_segment_distance():
                                       np.array([3.0, 0, 1])) == pytest.approx(np.sqrt(2))
     assert collision.segment_distance(p0, p1, np.array([0.2, -1, 0]),
                                       np.array([0.2, 1, 0])) == pytest.approx(0.0)
+
+
+# --------------------------------------------------------------------------- gesture units
+def wrist_lift(track, plain, side):
+    """(T,) how far above its plain (no-gesture) height a wrist is, metres."""
+    return fk(track)[0][:, J[f"{side}_wrist"], 1] - fk(plain)[0][:, J[f"{side}_wrist"], 1]
+
+
+def test_gestures_of_a_unit_wait_at_home_and_the_free_hand_keeps_company():
+    """Two gestures ~3.6 s apart form one unit: between them the hand waits up in gesture
+    space; ~6.6 s apart the hand goes back to rest in between. While the right hand gestures,
+    the free left hand comes up to its home pose; after the unit both hang at rest again."""
+    words = LONG.split()
+    script0, speech = make(text=LONG, total=10.0)
+    plain = procedural.animate(script0, speech, FPS, BodySettings(energy=0.0))
+    t = np.arange(plain.frames) / FPS
+
+    def run(second):
+        cues = (cue("you", text=LONG, word="need"), cue("you", text=LONG, word=second))
+        script, _ = make(text=LONG, cues=cues, total=10.0)
+        plan, track = animate(script, speech, energy=0.0, handedness="right")
+        assert [g.arms for g in plan] == [("right",), ("right",)]
+        return plan, track
+
+    plan, track = run("because")  # strokes 3.6 s apart
+    gap = (t > plan[0].end + 0.6) & (t < plan[1].start - 0.1)
+    assert gap.sum() > 15
+    right, left = wrist_lift(track, plain, "right"), wrist_lift(track, plain, "left")
+    assert right[gap].min() > 0.08, right[gap].min()  # waits at home, well above rest
+    assert left[gap].min() > 0.08, left[gap].min()  # the free hand keeps it company
+    after = t > plan[1].end + 1.5
+    assert np.abs(right[after]).max() < 0.01 and np.abs(left[after]).max() < 0.01
+
+    plan, track = run(words[-1])  # strokes ~6.6 s apart: two units
+    gap = (t > plan[0].end + 1.2) & (t < plan[1].start - 0.3)
+    assert gap.sum() > 15
+    right = wrist_lift(track, plain, "right")
+    assert np.abs(right[gap]).max() < 0.01  # back at rest in between
+
+
+def test_arm_loops_are_mirror_images_and_never_stop():
+    """The rhythm loops of an arm waiting at home: the right is the mirror of the left, and the
+    wrist keeps moving through the slow-downs (speed minima above 0.3 x its mean, which beat
+    consistency needs)."""
+    _, speech = make(text=LONG, total=9.0)
+    n = 240
+    t = np.arange(n) / FPS
+    p, trans = np.zeros((n, 55, 3)), np.zeros((n, 3))
+    home = poses.home_key()
+    for side, k in (("left", home), ("right", poses.mirror(home))):
+        p[:, [J[f"{side}_{j}"] for j in poses.ARM_JOINTS]] = k[:4]
+    before = p.copy()
+    rhythm.add_rhythm(p, trans, speech, t, np.ones(n), 1.0)
+    for j in ("collar", "shoulder", "elbow"):
+        np.testing.assert_allclose(p[:, J[f"right_{j}"]] - before[:, J[f"right_{j}"]],
+                                   hands.mirror(p[:, J[f"left_{j}"]] - before[:, J[f"left_{j}"]]),
+                                   atol=1e-12)
+    pos, _ = forward_kinematics(p, trans)
+    for side in ("left", "right"):
+        speed = np.linalg.norm(np.gradient(pos[:, J[f"{side}_wrist"]], 1.0 / FPS, axis=0), axis=1)
+        assert np.ptp(pos[:, J[f"{side}_wrist"], 1]) > 0.02  # visible loops
+        assert speed[15:-15].min() > 0.3 * speed.mean(), (side, speed.min(), speed.mean())

@@ -217,6 +217,13 @@ def test_metrics_on_known_motion(motion):
     assert metrics.beat_consistency(synth, fps, onsets) == pytest.approx(1.0, abs=0.01)
     assert metrics.beat_consistency(synth, fps, onsets + 0.15) == pytest.approx(
         np.exp(-0.15 ** 2 / (2 * 0.09)), abs=0.03)
+    # chance: the same motion against random onsets; sparse beats make it clearly lower
+    sparse = np.array([1.5, 4.5, 7.5]) + 0.013
+    speed = 1.0 - 0.6 * np.exp(-0.5 * ((t[:, None] - sparse) / 0.05) ** 2).sum(1)
+    synth[:, :, 0] = (np.cumsum(speed) / fps)[:, None]
+    assert metrics.beat_consistency(synth, fps, sparse) == pytest.approx(1.0, abs=0.01)
+    chance = metrics.beat_consistency_chance(synth, fps, sparse, draws=20)
+    assert 0.05 < chance < 0.6, chance
     wave = np.zeros((n, 55, 3))
     wave[:, J["right_wrist"], 1] = 0.1 * np.sin(2 * np.pi * 1.0 * t)  # two peaks per cycle
     assert metrics.gesture_rate(wave, fps) == pytest.approx(120.0, rel=0.1)
@@ -225,3 +232,34 @@ def test_metrics_on_known_motion(motion):
     knee_forward[1, J["left_knee"], 0] = -1.0
     bad = BodyTrack(30.0, knee_forward, np.zeros((2, 3)))
     assert metrics.evaluate(bad)["limit_violations"] == 1.0
+
+
+def test_motion_beats_on_real_speech():
+    """Procedural motion on ~33 s of eSpeak speech scores BC >= 0.75 (0.81-0.84 measured; the
+    60 s benchmark checks the 0.78 target), with the elbows and wrists scoring too, not only the
+    torso. (eSpeak's timings vary by a few ms from call to call, so BC does a little too.)"""
+    from paksatalker.core import script as script_stage
+    from paksatalker.core import speech as speech_stage
+    from paksatalker.core.settings import SpeechSettings
+
+    sc = script_stage.write(
+        "Hello everyone, and welcome. I am really glad you are here today. Let me show you how "
+        "our new avatar works. First, you write a short script. Second, the system turns it "
+        "into speech. Third, the body and the face move with the words. This is not a small "
+        "step. It is a big change for the whole team, and it opens many new doors. Maybe you "
+        "wonder how it knows where to move. Honestly, it listens to the stress in every "
+        "sentence, and it lifts the hands on the important words. We built this together, and "
+        "we never stopped improving it.")
+    sp = speech_stage.synthesize(sc, SpeechSettings(backend="espeak"))
+    onsets = metrics.audio_onsets(sp.samples, sp.sample_rate)
+    assert sp.duration > 30.0 and len(onsets) > 4 * sp.duration
+    keep = [J[f"{s}_{j}"] for s in ("left", "right") for j in ("elbow", "wrist")]
+    for style in ("casual", "professional"):
+        track = procedural.animate(sc, sp, 30.0, BodySettings(style=style, seed=0))
+        pos, _ = forward_kinematics(track.poses.astype(np.float64),
+                                    track.trans.astype(np.float64))
+        bc = metrics.beat_consistency(pos, 30.0, onsets)
+        assert bc >= 0.75, (style, bc)
+        arms = pos.copy()
+        arms[:, [j for j in metrics.UPPER_BODY if j not in keep]] = 0.0  # still: they score 0
+        assert metrics.beat_consistency(arms, 30.0, onsets) * 13 / 4 > 0.6, style

@@ -183,12 +183,15 @@ def test_list_voices():
 
 
 def _same_speech(a, b) -> None:
-    """eSpeak's output varies by a few samples from call to call; the content does not."""
-    assert abs(a.duration - b.duration) < 0.01
+    """eSpeak's output varies by a few samples (up to ~13 ms per utterance) from call to call;
+    the content does not. A boundary moved to where a vowel's energy halves can follow that
+    variation by a little more than 10 ms, so boundaries agree within 20 ms (under a 30 fps
+    frame)."""
+    assert abs(a.duration - b.duration) < 0.02
     assert [p.symbol for p in a.phonemes] == [p.symbol for p in b.phonemes]
     assert [w.text for w in a.words] == [w.text for w in b.words]
     for x, y in zip(a.phonemes, b.phonemes):
-        assert abs(x.start - y.start) < 0.01
+        assert abs(x.start - y.start) < 0.02
 
 
 def test_voice_by_name_and_variant():
