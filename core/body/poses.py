@@ -123,21 +123,11 @@ POSES: dict[str, tuple[tuple, tuple]] = {
     "think": (((0.15, -0.55, 0.8), (-0.35, 0.6, 0.4), _BODY, "pinch", 0.0),
               ((0.1, -0.45, 0.9), (-0.45, 0.75, 0.1), _BODY, "pinch", 0.2)),
 }
-POSES["shrug"] = POSES["maybe"]
-POSES["point right"] = POSES["point left"]  # played by the right arm (mirrored)
-
 HOME = ((0.3, -0.92, 0.25), (-0.3, 0.05, 1.0), (-0.8, 0.55, 0.0), "relaxed", 0.1)
 """Where a hand waits between the gestures of one unit: in front of the belly, forearm level."""
-
-
-@lru_cache(maxsize=64)
-def home_key(height: float = 0.0, spread: float = 0.0) -> np.ndarray:
-    """(19,3) the LEFT arm's home pose in a gesture space shaped by ``height`` and ``spread``
-    (cached: do not modify)."""
-    upper, fore, palm, hand, flex = HOME
-    upper, fore = shape_space(upper, fore, 0.5 * height, 0.5 * spread)
-    return key(upper, fore, palm, hand, (), flex)
-
+POSES["home"] = (HOME, HOME)
+POSES["shrug"] = POSES["maybe"]
+POSES["point right"] = POSES["point left"]  # played by the right arm (mirrored)
 
 @lru_cache(maxsize=512)
 def kind_keys(kind: str, args: tuple[str, ...], height: float = 0.0,
@@ -148,9 +138,6 @@ def kind_keys(kind: str, args: tuple[str, ...], height: float = 0.0,
     ``point`` takes its direction from ``args[0]``; ``count`` its number. ``height`` and
     ``spread`` shape the gesture space (a style/emotion; not applied to pointing).
     """
-    if kind == "home":
-        k = home_key(height, spread)
-        return k, k, _unit(shape_space(HOME[0], HOME[1], 0.5 * height, 0.5 * spread)[0])
     name = f"point {args[0] if args else 'forward'}" if kind == "point" else kind
     spec = POSES.get(name, POSES["beat"])
     out, u_hit = [], None
@@ -161,3 +148,9 @@ def kind_keys(kind: str, args: tuple[str, ...], height: float = 0.0,
         out.append(key(upper, fore, palm, hand, hand_args, flex))
         u_hit = _unit(upper)
     return out[0], out[1], u_hit
+
+
+def home_key(height: float = 0.0, spread: float = 0.0) -> np.ndarray:
+    """(19,3) the LEFT arm's home pose in a gesture space shaped by ``height`` and ``spread``
+    (cached: do not modify)."""
+    return kind_keys("home", (), height, spread)[1]
