@@ -8,7 +8,7 @@ noise floor; leading and trailing silence trimmed); dynamic time warping finds t
 mapping of least total distance; every eSpeak time is carried through that mapping onto the
 recording. eSpeak's vowel ends stay as eSpeak spectrally has them during the warp; afterwards each
 vowel-to-consonant boundary moves to where the recording's vowel energy falls to half its peak
-(the rule :func:`.espeak._vowel_ends` applies to eSpeak's own audio).
+(the rule :func:`.espeak_timing.vowel_ends` applies to eSpeak's own audio).
 
 Cross-speaker spectral matching is coarser than an acoustic-model aligner: expect word boundaries
 within a few tens of milliseconds on clean speech and worse on noisy or very expressive audio.
@@ -229,14 +229,14 @@ def align_dtw(x: np.ndarray, sample_rate: int, script: Script) -> tuple[list, li
 def _recording_vowel_ends(phonemes: list, x: np.ndarray, sample_rate: int) -> list:
     """Vowel-to-consonant boundaries of the warped ``phonemes`` (symbol, start, end, stress in
     s) moved to where each vowel's energy in the recording ``x`` falls below half its peak,
-    the rule :func:`.espeak._vowel_ends` applies to eSpeak's own audio. eSpeak's vowels fade
-    earlier than natural ones, so the rule runs on the recording, not before the warp."""
-    from .espeak import _vowel_ends
+    the rule :func:`.espeak_timing.vowel_ends` applies to eSpeak's own audio. eSpeak's vowels
+    fade earlier than natural ones, so the rule runs on the recording, not before the warp."""
+    from .espeak_timing import vowel_ends
 
     n = len(x)
     samples = [(s, min(n, round(a * sample_rate)), min(n, round(b * sample_rate)), st)
                for s, a, b, st in phonemes]
-    moved = _vowel_ends(samples, np.asarray(x, np.float64), sample_rate)
+    moved = vowel_ends(samples, np.asarray(x, np.float64), sample_rate)
     out = []
     for (s, a, b, st), (_, a0, b0, _), (_, a1, b1, _) in zip(phonemes, samples, moved):
         out.append((s, a if a1 == a0 else a1 / sample_rate, b if b1 == b0 else b1 / sample_rate,

@@ -11,7 +11,8 @@ import pytest
 from paksatalker.core.errors import BackendError, InputError
 from paksatalker.core.settings import SpeechSettings
 from paksatalker.core.speech import SPEECH, VoiceInfo, list_voices, synthesize
-from paksatalker.core.speech.espeak import _closure_onsets, _vowel_ends, phonemize
+from paksatalker.core.speech.espeak import phonemize
+from paksatalker.core.speech.espeak_timing import closure_onsets, vowel_ends
 from paksatalker.core.types import Script, Segment
 
 IPA_VOWELS = set("aeiouyæɑɒɐɔəɚɛɜɝɞɤɨɪʉʊʌʏøœɘɵɯᵻ")
@@ -231,29 +232,29 @@ def test_misplaced_word_events_are_realigned():
 
 
 def test_word_spans_from_event_positions():
-    from paksatalker.core.speech.espeak import _word_spans
+    from paksatalker.core.speech.espeak_words import word_spans
 
     text = "I read 1999 déjà vu usw. ok"
     # "1999" read as three words; "vu" placed inside "déjà"; "ok" placed on the space before it
     events = [(0, 0), (2, 10), (7, 20), (8, 30), (8, 40), (12, 50), (13, 60), (20, 65), (24, 70)]
-    spans = _word_spans(text, events)
+    spans = word_spans(text, events)
     assert [w for w, _, _ in spans] == ["I", "read", "1999", "déjà", "vu", "usw", "ok"]
     assert [c for _, c, _ in spans] == [0, 2, 7, 12, 17, 20, 25]
     assert [s for _, _, s in spans] == [0, 10, 20, 50, 60, 65, 70]
-    assert [w for w, _, _ in _word_spans("你好世界。", [(0, 0), (2, 5), (3, 9)])] == [
+    assert [w for w, _, _ in word_spans("你好世界。", [(0, 0), (2, 5), (3, 9)])] == [
         "你好", "世", "界"]
-    assert _word_spans("— …", [(0, 0)]) == []
+    assert word_spans("— …", [(0, 0)]) == []
 
 
 def test_phoneme_names_become_ipa():
-    from paksatalker.core.speech.espeak import _parse_symbol
+    from paksatalker.core.speech.espeak_timing import parse_symbol
 
-    assert _parse_symbol("ˈɑː") == ("ɑː", 2)
-    assert _parse_symbol("ˌɪ") == ("ɪ", 1)
-    assert _parse_symbol("") == ("_", 0)
-    assert _parse_symbol("(en)") is None
-    assert _parse_symbol("ts.h") == ("ʈʂʰ", 0) and _parse_symbol("ˈi.") == ("ɻ̩", 2)
-    assert _parse_symbol("ə-") == ("ə", 0)
+    assert parse_symbol("ˈɑː") == ("ɑː", 2)
+    assert parse_symbol("ˌɪ") == ("ɪ", 1)
+    assert parse_symbol("") == ("_", 0)
+    assert parse_symbol("(en)") is None
+    assert parse_symbol("ts.h") == ("ʈʂʰ", 0) and parse_symbol("ˈi.") == ("ɻ̩", 2)
+    assert parse_symbol("ə-") == ("ə", 0)
 
 
 def test_empty_segment_and_languages_in_one_script():
@@ -315,11 +316,11 @@ def test_closure_and_vowel_end_refinement_on_synthetic_audio():
     pcm[1500:2000] //= 10  # its sound falls 50 ms before the next event
     pcm[2300:2600] = 3000  # release of a stop whose closure (silence) starts at 0.2 s
     events = [("_", 0, 500, 0), ("a", 500, 2300, 2), ("p", 2300, 2600, 0), ("_", 2600, 4000, 0)]
-    closed = _closure_onsets(events, pcm, rate)
+    closed = closure_onsets(events, pcm, rate)
     assert closed[1][2] == closed[2][1] == 2000 and closed[2][2] == 2600
-    ends = _vowel_ends(closed, pcm, rate)  # the vowel then ends where its sound falls
+    ends = vowel_ends(closed, pcm, rate)  # the vowel then ends where its sound falls
     assert abs(ends[1][2] - 1500) <= 100 and ends[2][1] == ends[1][2]
     voiced = pcm.copy()
     voiced[2000:2300] = 500  # a voice bar instead of silence: the stop keeps its event time
-    assert _closure_onsets(events, voiced, rate) == events
+    assert closure_onsets(events, voiced, rate) == events
     assert [e[0] for e in ends] == [e[0] for e in events] and ends[0] == events[0]
