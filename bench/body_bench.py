@@ -10,8 +10,10 @@ with a few cues. Prints, per motion: beat consistency (BC, EMAGE's definition, s
 core/body/metrics.py) and ``bc_chance``, BC of the same motion against as many random onsets
 (what BC gives with no relation to the speech; see docs/body.md); L1 diversity, gesture rate,
 foot skating while planted, joint-limit violations, jerk, arm-body collision frames and the
-generation time. BC's "nearly still" mask is 0.3 x each joint's mean speed in the clip unless
-``--mean-vel`` gives BEAT2's mean speed per joint, as EMAGE uses. Columns:
+generation time; for our motion also the arm gestures it planned per minute (the gesture rate
+counts wrist speed peaks, and a gesture has two or three: preparation, stroke, retraction).
+BC's "nearly still" mask is 0.3 x each joint's mean speed in the clip unless ``--mean-vel``
+gives BEAT2's mean speed per joint, as EMAGE uses. Columns:
 
 - ``procedural/<style>``: our motion at 30 fps (seed 0; BC also as the mean over ``--seeds``);
 - ``emage-format(ours)``: our motion written as an EMAGE/BEAT2 npz at 30 fps and imported back
@@ -93,6 +95,8 @@ def main() -> None:
             sc, sp, 30.0, BodySettings(style=style, seed=s)), sp.samples, sp.sample_rate,
             ref)["bc"] for s in range(1, args.seeds)]
         m["bc_mean_seeds"] = float(np.mean(bcs))
+        plan = procedural.plan_gestures(sc, sp, settings)
+        m["planned_arm_gestures_per_min"] = sum(1 for g in plan if g.arms) / (sp.duration / 60)
         m["gen_s_per_min_speech"] = dt / (sp.duration / 60.0)
         columns[f"procedural/{style}"] = m
         main_body = main_body or body
@@ -117,7 +121,7 @@ def main() -> None:
         raw_m = metrics.evaluate(raw, samples, sr, ref)
         columns[f"emage raw({args.emage.name})"] = raw_m
     names = list(columns)
-    rows = [*METRICS, "bc_mean_seeds", "gen_s_per_min_speech"]
+    rows = [*METRICS, "bc_mean_seeds", "planned_arm_gestures_per_min", "gen_s_per_min_speech"]
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names))
     for r in rows:
         cells = [columns[n].get(r, float("nan")) for n in names]
