@@ -78,6 +78,17 @@ def our_sound(scene):
     return next((s for s in _strips(scene) if s.get(SOUND_TAG)), None)
 
 
+def poll_generated(cls, context, hint: str) -> bool:
+    """An operator's poll: True once the scene has PaksaTalker settings and our speech strip;
+    otherwise tells the user ``hint`` (what to run first)."""
+    if getattr(context.scene, "paksatalker", None) is None:
+        return False
+    if our_sound(context.scene) is None:
+        cls.poll_message_set(hint)
+        return False
+    return True
+
+
 def set_sound(scene, wav: str, *, start: int = 1):
     """Replace our speech strip with ``wav`` from frame ``start`` (on a free channel)."""
     clear_sound(scene)

@@ -61,12 +61,7 @@ class PAKSA_OT_preview(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "paksatalker", None) is None:
-            return False
-        if nla.our_sound(context.scene) is None:
-            cls.poll_message_set("Run Generate (or Apply to Avatar) first")
-            return False
-        return True
+        return nla.poll_generated(cls, context, "Run Generate (or Apply to Avatar) first")
 
     def execute(self, context):
         scene = context.scene

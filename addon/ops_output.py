@@ -39,10 +39,7 @@ class PAKSA_OT_render(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "paksatalker", None) is None:
-            return False
-        if nla.our_sound(context.scene) is None:
-            cls.poll_message_set("Run Generate first")
+        if not nla.poll_generated(cls, context, "Run Generate first"):
             return False
         if context.scene.camera is None:
             cls.poll_message_set("The scene needs a camera (tick Build Studio and Generate)")

@@ -499,3 +499,17 @@ def test_generate_lip_syncs_a_recording(generated, tmp_path):
         assert [m.name for m in sorted(scene.timeline_markers, key=lambda m: m.frame)] == words
     finally:
         p.audio_file = ""
+
+
+def test_preview_and_render_need_a_generated_performance(generated):
+    """Without our speech strip, Preview and Render refuse with what to run first."""
+    fresh = bpy.data.scenes.new("no-performance")
+    try:
+        with bpy.context.temp_override(scene=fresh):
+            with pytest.raises(RuntimeError, match=r"Run Generate \(or Apply to Avatar\) first"):
+                bpy.ops.paksatalker.preview()
+            with pytest.raises(RuntimeError, match="Run Generate first"):
+                bpy.ops.paksatalker.render()
+        assert bpy.ops.paksatalker.preview.poll()  # the generated scene has its strip
+    finally:
+        bpy.data.scenes.remove(fresh)
